@@ -1,0 +1,1 @@
+"""AI competitions: phases, data, teams, submissions and leaderboards (see issue: competitions)."""

@@ -1,0 +1,1 @@
+"""Funds, calls, applications, reviews, decisions, disbursements and compute credit (see issue: funds)."""

@@ -1,0 +1,1 @@
+"""Users, organisations and roles: the only models other contexts may reference."""

@@ -1,0 +1,1 @@
+"""Wagtail pages for the public portal: home, news, policy documents, announcements."""

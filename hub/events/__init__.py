@@ -1,0 +1,1 @@
+"""The event backbone: CloudEvents envelope, schemas, outbox, consumer runtime, inbox, dead letters."""

@@ -1,0 +1,1 @@
+"""Local development infrastructure: the service stack launcher (see infra.stack)."""

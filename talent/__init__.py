@@ -1,0 +1,1 @@
+"""Registries of incubators, startups and talent, and talent programmes (see issue: talent)."""

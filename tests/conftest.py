@@ -1,0 +1,89 @@
+"""Fixtures shared by the whole suite: real services, the event runtime, and users."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.events.kafka import ensure_topics
+from tests.factories import UserFactory
+from tests.support import ThreadedService, process_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def kafka(settings) -> str:  # noqa: ANN001
+    """Fresh topics and consumer groups for this test: earlier tests' events cannot leak in."""
+    settings.KAFKA_TOPIC_PREFIX = f"{os.environ['KAFKA_TOPIC_PREFIX']}{uuid.uuid4().hex[:8]}."
+    ensure_topics()
+    return settings.KAFKA_TOPIC_PREFIX
+
+
+@pytest.fixture
+def user(db):  # noqa: ANN001
+    return UserFactory()
+
+
+@pytest.fixture
+def service_env(transactional_db, kafka: str) -> dict[str, str]:  # noqa: ANN001
+    """The environment for a service process started by a test: same stack, the test's database and topics."""
+    env = dict(os.environ)
+    env["DATABASE_URL"] = process_database_url()
+    env["KAFKA_TOPIC_PREFIX"] = kafka
+    env["DJANGO_SETTINGS_MODULE"] = "hub.settings"
+    env.pop("WANZHI_FAILPOINTS", None)
+    return env
+
+
+@pytest.fixture
+def start_process(service_env: dict[str, str]) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start `manage.py <args>` (or any argv) as a real process; every one is stopped after the test."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str, env: dict[str, str] | None = None, manage: bool = True) -> subprocess.Popen:
+        argv = [sys.executable, str(ROOT / "manage.py"), *args] if manage else list(args)
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env={**service_env, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+@pytest.fixture
+def run_in_thread(transactional_db) -> Iterator[Callable[[Callable[[threading.Event], None]], ThreadedService]]:  # noqa: ANN001
+    services: list[ThreadedService] = []
+
+    def start(target: Callable[[threading.Event], None]) -> ThreadedService:
+        service = ThreadedService(target)
+        services.append(service)
+        service.thread.start()
+        return service
+
+    yield start
+    for service in services:
+        service.close()
+
+
+@pytest.fixture
+def fast_retries(settings):  # noqa: ANN001
+    settings.EVENTS = {**settings.EVENTS, "CONSUMER_MAX_TRIES": 2, "CONSUMER_BACKOFF_SECONDS": 0.05}
