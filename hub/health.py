@@ -21,7 +21,9 @@ def _database() -> None:
 
 
 def _redis() -> None:
-    redis.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S).ping()
+    redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S
+    ).ping()
 
 
 def _kafka() -> None:
@@ -41,7 +43,12 @@ def _search() -> None:
         raise ConnectionError("no answer")
 
 
-CHECKS: dict[str, Callable[[], None]] = {"database": _database, "redis": _redis, "kafka": _kafka, "search": _search}
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": _database,
+    "redis": _redis,
+    "kafka": _kafka,
+    "search": _search,
+}
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -59,4 +66,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
             results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
         results[name]["ms"] = round((time.monotonic() - started) * 1000, 1)
     ready = all(result["ok"] for result in results.values())
-    return JsonResponse({"status": "ready" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ready" if ready else "unavailable", "checks": results}, status=200 if ready else 503
+    )

@@ -10,6 +10,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from hub import health
+from hub.accounts.views import signup
 from hub.notifications.views import dev_mailbox
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
+    path("accounts/signup/", signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("notifications/", include("hub.notifications.urls")),
     path("dev/mail/", dev_mailbox, name="dev_mailbox"),

@@ -12,15 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from hub.events.kafka import ensure_topics
+from hub.events.kafka import ensure_topics, reset_producer
 from tests.factories import UserFactory
 from tests.support import ThreadedService, process_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_kafka_producer() -> Iterator[None]:
+    """The process-wide producer must not outlive the session's broker (its thread would log errors)."""
+    yield
+    reset_producer()
+
+
 @pytest.fixture
-def kafka(settings) -> str:  # noqa: ANN001
+def kafka(settings) -> str:
     """Fresh topics and consumer groups for this test: earlier tests' events cannot leak in."""
     settings.KAFKA_TOPIC_PREFIX = f"{os.environ['KAFKA_TOPIC_PREFIX']}{uuid.uuid4().hex[:8]}."
     ensure_topics()
@@ -28,12 +35,12 @@ def kafka(settings) -> str:  # noqa: ANN001
 
 
 @pytest.fixture
-def user(db):  # noqa: ANN001
+def user(db):
     return UserFactory()
 
 
 @pytest.fixture
-def service_env(transactional_db, kafka: str) -> dict[str, str]:  # noqa: ANN001
+def service_env(transactional_db, kafka: str) -> dict[str, str]:
     """The environment for a service process started by a test: same stack, the test's database and topics."""
     env = dict(os.environ)
     env["DATABASE_URL"] = process_database_url()
@@ -51,7 +58,11 @@ def start_process(service_env: dict[str, str]) -> Iterator[Callable[..., subproc
     def start(*args: str, env: dict[str, str] | None = None, manage: bool = True) -> subprocess.Popen:
         argv = [sys.executable, str(ROOT / "manage.py"), *args] if manage else list(args)
         process = subprocess.Popen(
-            argv, cwd=ROOT, env={**service_env, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            argv,
+            cwd=ROOT,
+            env={**service_env, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         started.append(process)
         return process
@@ -70,7 +81,9 @@ def start_process(service_env: dict[str, str]) -> Iterator[Callable[..., subproc
 
 
 @pytest.fixture
-def run_in_thread(transactional_db) -> Iterator[Callable[[Callable[[threading.Event], None]], ThreadedService]]:  # noqa: ANN001
+def run_in_thread(
+    transactional_db,
+) -> Iterator[Callable[[Callable[[threading.Event], None]], ThreadedService]]:
     services: list[ThreadedService] = []
 
     def start(target: Callable[[threading.Event], None]) -> ThreadedService:
@@ -85,5 +98,5 @@ def run_in_thread(transactional_db) -> Iterator[Callable[[Callable[[threading.Ev
 
 
 @pytest.fixture
-def fast_retries(settings):  # noqa: ANN001
+def fast_retries(settings):
     settings.EVENTS = {**settings.EVENTS, "CONSUMER_MAX_TRIES": 2, "CONSUMER_BACKOFF_SECONDS": 0.05}

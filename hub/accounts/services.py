@@ -27,7 +27,9 @@ def user_register(
     return user
 
 
-def organisation_create(*, name: str, kind: str, region: str = "", name_en: str = "", website: str = "") -> Organisation:
+def organisation_create(
+    *, name: str, kind: str, region: str = "", name_en: str = "", website: str = ""
+) -> Organisation:
     with transaction.atomic():
         organisation = Organisation(name=name, kind=kind, region=region, name_en=name_en, website=website)
         organisation.full_clean()
@@ -41,7 +43,9 @@ def organisation_create(*, name: str, kind: str, region: str = "", name_en: str 
     return organisation
 
 
-def membership_grant(*, user: User, organisation: Organisation, role: str, by: User | None = None) -> Membership:
+def membership_grant(
+    *, user: User, organisation: Organisation, role: str, by: User | None = None
+) -> Membership:
     """Give `user` a role in `organisation`; refused if they already hold it there."""
     if role not in Role.values:
         raise MembershipRefused(f"unknown role {role!r}")

@@ -99,7 +99,10 @@ class Consumer:
                     return Outcome.DUPLICATE
                 for handler in handlers:
                     handler(event)
-                log.debug("event applied", extra={"consumer": self.name, "type": envelope.type, "event_id": envelope.id})
+                log.debug(
+                    "event applied",
+                    extra={"consumer": self.name, "type": envelope.type, "event_id": envelope.id},
+                )
         finally:
             _current.reset(token)
         return Outcome.APPLIED
@@ -108,7 +111,8 @@ class Consumer:
         """Write the inbox row; False if this consumer has already applied the event."""
         with connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO events_inboxentry (consumer, event_id, type, applied_at) VALUES (%s, %s, %s, %s) "
+                "INSERT INTO events_inboxentry (consumer, event_id, type, applied_at) "
+                "VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (consumer, event_id) DO NOTHING",
                 [self.name, envelope.id, envelope.type, timezone.now()],
             )
@@ -130,7 +134,12 @@ class Consumer:
                 error = exc
             log.warning(
                 "handler failed",
-                extra={"consumer": self.name, "attempt": attempt, "offset": record.offset, "error": str(error)},
+                extra={
+                    "consumer": self.name,
+                    "attempt": attempt,
+                    "offset": record.offset,
+                    "error": str(error),
+                },
             )
             if attempt < self.max_tries and stop.wait(self.backoff * 2 ** (attempt - 1)):
                 break
@@ -140,21 +149,25 @@ class Consumer:
 
     def dead_letter(self, record: ConsumerRecord, error: BaseException, *, attempts: int) -> None:
         value = record.value
+        reason = f"{type(error).__name__}: {error}"
         letter = {
             "consumer": self.name,
-            "error": f"{type(error).__name__}: {error}",
+            "error": reason,
             "traceback": "".join(traceback.format_exception(error))[-4000:],
             "attempts": attempts,
             "failed_at": timezone.now().isoformat(),
             "source": {"topic": record.topic, "partition": record.partition, "offset": record.offset},
             "event": value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value,
         }
-        headers = [("dlq-consumer", self.name.encode()), ("dlq-error", letter["error"][:200].encode())]
+        headers = [("dlq-consumer", self.name.encode()), ("dlq-error", reason[:200].encode())]
         kafka.producer().send(
-            deadletter_topic(), key=record.key, value=json.dumps(letter, ensure_ascii=False).encode(), headers=headers
+            deadletter_topic(),
+            key=record.key,
+            value=json.dumps(letter, ensure_ascii=False).encode(),
+            headers=headers,
         ).get(timeout=30)
         self.stats.dead_lettered += 1
-        log.error("event dead-lettered", extra={"consumer": self.name, "error": letter["error"]})
+        log.error("event dead-lettered", extra={"consumer": self.name, "error": reason})
 
     # --- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event, *, poll_timeout_ms: int = 500) -> None:

@@ -23,7 +23,7 @@ class Envelope:
     time: str
     subject: str | None
     data: dict[str, Any]
-    # Extension attribute carrying the originating request's id (CloudEvents names are lowercase alphanumerics).
+    # Extension attribute: the originating request's id (CloudEvents names are lowercase alphanumerics).
     correlationid: str | None = None
     specversion: str = field(default=SPEC_VERSION)
     datacontenttype: str = field(default="application/json")

@@ -81,7 +81,13 @@ def ensure_topics() -> list[str]:
         for spec in missing:
             try:
                 admin.create_topics(
-                    [NewTopic(spec.name, num_partitions=spec.partitions, replication_factor=spec.replication_factor)]
+                    [
+                        NewTopic(
+                            spec.name,
+                            num_partitions=spec.partitions,
+                            replication_factor=spec.replication_factor,
+                        )
+                    ]
                 )
                 created.append(spec.name)
             except TopicAlreadyExistsError:

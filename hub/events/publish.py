@@ -34,7 +34,7 @@ def publish(event: Event, *, key: str | int, subject: str | None = None, using: 
     """
     if not transaction.get_connection(using).in_atomic_block:
         raise PublishOutsideTransaction(
-            f"publish({event.type_name}) must run inside transaction.atomic() together with the write it describes"
+            f"publish({event.type_name}) must run inside transaction.atomic(), with the write it describes"
         )
     data = event.to_data()
     validate(event.type_name, data)

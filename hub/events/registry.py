@@ -80,8 +80,13 @@ def validate(name: str, data: Any) -> None:
     errors = sorted(event_class(name).validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]
-        field = ".".join(str(part) for part in first.absolute_path) or "(event data)"
-        raise EventSchemaError(f"{name}: field {field}: {first.message}")
+        path = [str(part) for part in first.absolute_path]
+        message = first.message
+        if first.validator == "required":
+            # Name the missing field itself, not the object that lacks it.
+            path.append(next(p for p in first.validator_value if p not in first.instance))
+            message = "is required"
+        raise EventSchemaError(f"{name}: field {'.'.join(path) or '(event data)'}: {message}")
 
 
 def decode(name: str, data: Any) -> Event:

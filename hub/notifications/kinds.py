@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.template.loader import render_to_string
-from django.utils.translation import gettext, gettext_lazy as _
 from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ def _membership_granted(event: Any) -> Message:
         title=gettext("You are now %(role)s at %(organisation)s")
         % {"role": role, "organisation": event.organisation_name},
         body=render_to_string(
-            "notifications/email/membership_granted.txt", {"role": role, "organisation": event.organisation_name}
+            "notifications/email/membership_granted.txt",
+            {"role": role, "organisation": event.organisation_name},
         ),
         url="/notifications/",
     )

@@ -30,12 +30,17 @@ class Notification(models.Model):
 class EmailPreference(models.Model):
     """A user's choice for one kind of e-mail; no row means the default, which is to send."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preferences")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preferences"
+    )
     kind = models.CharField(max_length=100)
     enabled = models.BooleanField(default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "kind"], name="email_preference_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {'on' if self.enabled else 'off'}"
 
 
 class EmailDelivery(models.Model):
@@ -53,6 +58,9 @@ class EmailDelivery(models.Model):
     error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.to}: {self.subject} ({self.status})"
+
 
 class DevMail(models.Model):
     """A mail 'sent' in development, kept for the /dev/mail/ page instead of leaving the machine."""
@@ -65,3 +73,6 @@ class DevMail(models.Model):
 
     class Meta:
         ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.subject}"

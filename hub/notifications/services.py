@@ -27,7 +27,13 @@ def wants_email(*, user: User, kind: str) -> bool:
 
 
 def notification_create(
-    *, user: User, kind: str, title: str, body: str = "", url: str = "", event_id: uuid.UUID | str | None = None
+    *,
+    user: User,
+    kind: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    event_id: uuid.UUID | str | None = None,
 ) -> Notification | None:
     """Store a notification; push it live and queue its e-mail once the transaction commits.
 
@@ -43,7 +49,9 @@ def notification_create(
     except IntegrityError:
         return None
     if wants_email(user=user, kind=kind):
-        delivery = EmailDelivery.objects.create(notification=notification, to=user.email, subject=title, body=body)
+        delivery = EmailDelivery.objects.create(
+            notification=notification, to=user.email, subject=title, body=body
+        )
         transaction.on_commit(lambda: email_send.delay(delivery.pk))
     payload = {"type": "notification.created", "id": notification.pk, "title": title, "url": url}
     transaction.on_commit(lambda: push(user.pk, payload))

@@ -28,5 +28,10 @@ def notify(event: Any) -> None:
         with translation.override(user.language):
             message = kind.render(event)
         notification_create(
-            user=user, kind=kind.name, title=message.title, body=message.body, url=message.url, event_id=envelope.id
+            user=user,
+            kind=kind.name,
+            title=message.title,
+            body=message.body,
+            url=message.url,
+            event_id=envelope.id,
         )

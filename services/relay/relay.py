@@ -56,7 +56,7 @@ class Relay:
         return psycopg.connect(**params, autocommit=True)
 
     def claim_shards(self, conn: psycopg.Connection) -> None:
-        """Take every shard no other relay holds; locks die with the session, so a dead relay frees its shards."""
+        """Take every shard no other relay holds; a lock dies with its session, freeing a dead relay's."""
         for shard in range(self.shards):
             if shard in self.owned:
                 continue
@@ -96,7 +96,9 @@ class Relay:
             kafka.close_quietly(producer)
             raise
         failpoint("relay.after_send")
-        conn.execute("UPDATE events_outboxevent SET sent_at = now() WHERE id = ANY(%s)", ([row[0] for row in rows],))
+        conn.execute(
+            "UPDATE events_outboxevent SET sent_at = now() WHERE id = ANY(%s)", ([row[0] for row in rows],)
+        )
         self.sent += len(rows)
         return len(rows)
 
@@ -132,4 +134,3 @@ class Relay:
                 kafka.close_quietly(self._producer)
             conn.close()
             log.info("relay stopped", extra={"sent": self.sent, "shards": self.owned})
-

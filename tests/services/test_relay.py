@@ -5,8 +5,8 @@ import signal
 from collections import defaultdict
 
 import pytest
-from kafka.errors import KafkaError
 from django.db import connection, transaction
+from kafka.errors import KafkaError
 
 from hub.accounts.events import OrganisationCreated
 from hub.events.consumer import read_topic
@@ -20,12 +20,17 @@ from tests.support import wait_for
 def publish_organisations(numbers, *, key_of=lambda n: n % 3):
     for n in numbers:
         with transaction.atomic():
-            publish(OrganisationCreated(organisation_id=n, name=f"机构{n}", kind="startup", region=""), key=key_of(n))
+            publish(
+                OrganisationCreated(organisation_id=n, name=f"机构{n}", kind="startup", region=""),
+                key=key_of(n),
+            )
 
 
 def shards_locked() -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s", [LOCK_CLASS])
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s", [LOCK_CLASS]
+        )
         return cursor.fetchone()[0]
 
 

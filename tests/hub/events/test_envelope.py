@@ -19,8 +19,13 @@ def test_a_malformed_message_is_refused_with_the_reason(raw, reason):
 
 def test_an_envelope_survives_the_wire_unchanged():
     envelope = Envelope(
-        id="e1", source="urn:wanzhi/accounts", type="accounts.user.registered.v1", time="2026-11-27T10:00:00+08:00",
-        subject="3", data={"user_id": 3, "username": "李雷", "recipients": [3]}, correlationid="c1",
+        id="e1",
+        source="urn:wanzhi/accounts",
+        type="accounts.user.registered.v1",
+        time="2026-11-27T10:00:00+08:00",
+        subject="3",
+        data={"user_id": 3, "username": "李雷", "recipients": [3]},
+        correlationid="c1",
     )
     assert Envelope.from_json(envelope.to_json().encode()) == envelope
     assert "李雷" in envelope.to_json()  # UTF-8 on the wire, not \u escapes

@@ -19,7 +19,7 @@ def organisation_created(n: int = 1) -> OrganisationCreated:
 
 @pytest.mark.django_db(transaction=True)
 def test_publish_outside_a_transaction_is_refused():
-    with pytest.raises(PublishOutsideTransaction, match="transaction.atomic"):
+    with pytest.raises(PublishOutsideTransaction, match=r"transaction\.atomic"):
         publish(organisation_created(), key=1)
     assert OutboxEvent.objects.count() == 0
 
@@ -42,11 +42,13 @@ def test_an_event_that_breaks_its_schema_is_refused_naming_the_field():
     bad = MembershipGranted(
         membership_id=1, user_id=1, organisation_id=1, organisation_name="x", role="emperor", recipients=[1]
     )
-    with pytest.raises(EventSchemaError, match=r"accounts\.membership\.granted\.v1: field role: 'emperor' is not one of"):
+    with pytest.raises(
+        EventSchemaError, match=r"accounts\.membership\.granted\.v1: field role: 'emperor' is not one of"
+    ):
         publish(bad, key=1)
-    missing = OrganisationCreated(organisation_id=0, name="x", kind="startup", region="")
-    with pytest.raises(EventSchemaError, match="field organisation_id"):
-        publish(missing, key=1)
+    zero = OrganisationCreated(organisation_id=0, name="x", kind="startup", region="")
+    with pytest.raises(EventSchemaError, match="field organisation_id: 0 is less than the minimum of 1"):
+        publish(zero, key=1)
     assert OutboxEvent.objects.count() == 0
 
 

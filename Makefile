@@ -1,0 +1,42 @@
+# The two commands of the contract: `make run` and `make test`. Everything else helps them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint bench stack-up stack-down stack-status messages clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+run: $(INSTALLED)  ## start the whole hub with demo data; Ctrl-C stops it
+	$(PY) -m infra.run
+
+test: $(INSTALLED) lint  ## the whole suite against a real stack the test session starts
+	$(PY) -m pytest
+
+lint: $(INSTALLED)
+	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy hub/events services infra
+
+bench: $(INSTALLED)  ## benchmarks (never part of the test run); record results in bench/RESULTS.md
+	$(PY) bench/events.py
+	$(PY) bench/footprint.py
+
+stack-up: $(INSTALLED)
+	$(PY) -m infra.stack up
+stack-down: $(INSTALLED)
+	$(PY) -m infra.stack down
+stack-status: $(INSTALLED)
+	$(PY) -m infra.stack status
+
+messages: $(INSTALLED)  ## refresh and compile translations (needs GNU gettext)
+	$(PY) manage.py makemessages -l zh_Hans --ignore '.venv/*' --ignore 'tests/*'
+	$(PY) manage.py compilemessages -l zh_Hans --ignore '.venv/*'
+
+clean:
+	rm -rf .stack-test var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,66 @@
+"""Demo organisations and one user for every role, created through the services (so events flow)."""
+
+import os
+from collections.abc import Iterator
+
+from django.db import transaction
+
+from hub.accounts.models import Organisation, Role, User
+from hub.accounts.services import membership_grant, organisation_create, user_register
+
+ORGANISATIONS = [
+    ("星火智能科技（合肥）有限公司", "Spark Intelligence (Hefei)", Organisation.Kind.STARTUP, "合肥市"),
+    ("皖江人工智能孵化器", "Wanjiang AI Incubator", Organisation.Kind.INCUBATOR, "芜湖市"),
+    ("合肥未来智能研究院", "Hefei Institute of Future Intelligence", Organisation.Kind.UNIVERSITY, "合肥市"),
+    ("宣城智造装备有限公司", "Xuancheng Smart Manufacturing", Organisation.Kind.ENTERPRISE, "宣城市"),
+    ("宣城市科学技术局", "Xuancheng Science and Technology Bureau", Organisation.Kind.GOVERNMENT, "宣城市"),
+    ("安徽通用人工智能产业基金", "Anhui General AI Industry Fund", Organisation.Kind.FUND, "合肥市"),
+]
+
+# username, display name, role, organisation index
+USERS = [
+    ("editor", "王编辑", Role.EDITOR, 4),
+    ("host", "陈主办", Role.COMPETITION_HOST, 2),
+    ("entrant", "李参赛", Role.ENTRANT, 0),
+    ("startup", "张创业", Role.STARTUP_MEMBER, 0),
+    ("manager", "赵基金", Role.FUND_MANAGER, 5),
+    ("reviewer", "刘评审", Role.REVIEWER, 5),
+]
+
+
+def demo_password() -> str:
+    return os.environ.get("DEMO_PASSWORD", "wanzhi-demo")
+
+
+def load() -> Iterator[str]:
+    password = demo_password()
+    with transaction.atomic():
+        organisations = []
+        for name, name_en, kind, region in ORGANISATIONS:
+            existing = Organisation.objects.filter(name=name).first()
+            organisations.append(
+                existing or organisation_create(name=name, name_en=name_en, kind=kind, region=region)
+            )
+        admin = User.objects.filter(username="admin").first()
+        if admin is None:
+            admin = user_register(
+                username="admin", email="admin@wanzhi.local", password=password, display_name="管理员"
+            )
+            admin.is_staff = admin.is_superuser = True
+            admin.save(update_fields=["is_staff", "is_superuser"])
+            membership_grant(user=admin, organisation=organisations[4], role=Role.ADMIN)
+        yield f"  admin      {'admin':<10} / {password}   (Django admin, Wagtail admin)"
+        for username, display_name, role, org_index in USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = user_register(
+                    username=username,
+                    email=f"{username}@wanzhi.local",
+                    password=password,
+                    display_name=display_name,
+                )
+                if role == Role.EDITOR:
+                    user.is_staff = True  # editors work in the Wagtail admin
+                    user.save(update_fields=["is_staff"])
+                membership_grant(user=user, organisation=organisations[org_index], role=role)
+            yield f"  {role.label:<10} {username:<10} / {password}   {organisations[org_index].name}"

@@ -1,0 +1,171 @@
+"""`make run`: the whole hub on this machine.
+
+Starts the local stack, migrates, creates the Kafka topics, loads demo data, then runs the ASGI
+server, a Celery worker and beat, and every event service; prints the URLs and logins and waits.
+Ctrl-C (or SIGTERM) stops everything it started, the stack included; data is kept in .stack/.
+
+    python -m infra.run [--dir .stack] [--ports default|auto] [--http-port 8000] [--no-demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from infra.stack import DEFAULT_DIR, REPO_ROOT, Stack, StackError
+
+PYTHON = sys.executable
+MANAGE = [PYTHON, str(REPO_ROOT / "manage.py")]
+SERVICES = ("relay", "notifier")
+
+
+class RunError(Exception):
+    pass
+
+
+def child_commands(http_port: int, data_dir: Path) -> dict[str, list[str]]:
+    celery = [PYTHON, "-m", "celery", "-A", "hub"]
+    return {
+        "web": [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "hub.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(http_port),
+        ],
+        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--queues", "default"],
+        "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(data_dir / "celerybeat-schedule")],
+        **{f"service-{name}": [*MANAGE, "run_service", name] for name in SERVICES},
+    }
+
+
+def manage(*args: str, env: dict[str, str]) -> str:
+    result = subprocess.run([*MANAGE, *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise RunError(f"manage.py {' '.join(args)} failed: {tail[0]}")
+    return result.stdout
+
+
+def wait_http(url: str, timeout: float) -> float:
+    """Seconds until `url` answers 200; RunError after `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310  (our own localhost URL)
+                if response.status == 200:
+                    return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RunError(f"{url} did not answer within {timeout:.0f}s")
+
+
+class Supervisor:
+    """Starts the children, watches them, and stops them all (and the stack) on the way out."""
+
+    def __init__(self, stack: Stack, env: dict[str, str], log_dir: Path) -> None:
+        self.stack, self.env, self.log_dir = stack, env, log_dir
+        self.children: dict[str, subprocess.Popen] = {}
+
+    def start(self, commands: dict[str, list[str]]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name, argv in commands.items():
+            log = open(self.log_dir / f"{name}.log", "ab")
+            self.children[name] = subprocess.Popen(
+                argv,
+                env=self.env,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            log.close()
+
+    def watch(self, stop: list[bool]) -> None:
+        while not stop:
+            for name, child in self.children.items():
+                if child.poll() is not None:
+                    raise RunError(
+                        f"{name} exited with {child.returncode}; see {self.log_dir / (name + '.log')}"
+                    )
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in self.children.values():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+        self.stack.down()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--ports", choices=("default", "auto"), default="default")
+    parser.add_argument("--http-port", type=int, default=int(os.environ.get("HTTP_PORT", "8000")))
+    parser.add_argument("--no-demo", action="store_true", help="skip loading demo data")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    stack = Stack(args.dir, ports=args.ports)
+    stop: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    supervisor: Supervisor | None = None
+    try:
+        urls = stack.up()
+        env = {**os.environ, **urls, "WANZHI_ENV_FILE": str(args.dir / "stack.env")}
+        env.setdefault("DJANGO_DEBUG", "1")
+        env.setdefault("SITE_URL", f"http://127.0.0.1:{args.http_port}")
+        print("stack up:", ", ".join(f"{key}={value}" for key, value in urls.items()), flush=True)
+        manage("migrate", "--noinput", env=env)
+        manage("kafka_topics", env=env)
+        logins = "" if args.no_demo else manage("load_demo", env=env)
+        supervisor = Supervisor(stack, env, args.dir / "logs")
+        supervisor.start(child_commands(args.http_port, args.dir))
+        base = f"http://127.0.0.1:{args.http_port}"
+        wait_http(f"{base}/", timeout=60)
+        print(
+            f"\nWanzhi is ready in {time.monotonic() - started:.1f}s\n"
+            f"  site            {base}/\n"
+            f"  Django admin    {base}/django-admin/\n"
+            f"  Wagtail admin   {base}/cms/\n"
+            f"  API schema      {base}/api/schema/\n"
+            f"  dev mailbox     {base}/dev/mail/\n"
+            f"  readiness       {base}/readyz\n"
+            f"  logs            {args.dir / 'logs'}/\n"
+            f"\nDemo logins:\n{logins}\nCtrl-C stops everything.",
+            flush=True,
+        )
+        supervisor.watch(stop)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    except (StackError, RunError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping ...", flush=True)
+        if supervisor is not None:
+            supervisor.stop()
+        else:
+            stack.down()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
