@@ -12,8 +12,8 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
 
-run: $(INSTALLED)  ## start the whole hub with demo data; Ctrl-C stops it
-	$(PY) -m infra.run
+run: $(INSTALLED)  ## start the whole hub with demo data; Ctrl-C stops it (RUN_ARGS="--ports auto" etc.)
+	$(PY) -m infra.run $(RUN_ARGS)
 
 test: $(INSTALLED) lint  ## the whole suite against a real stack the test session starts
 	$(PY) -m pytest

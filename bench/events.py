@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import functools
 import json
+import logging
 import math
 import os
 import random
@@ -118,12 +119,19 @@ def setup_django() -> None:
     django.setup()
     import hub.accounts.events  # noqa: F401  registers the event types we publish
 
+    # kafka-python warns whenever a network task takes >100 ms, which a busy 2-core box does often.
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+
 
 class Children:
     """Processes this benchmark starts; each logs to DATA_DIR/<name>.log and is stopped by stop_all()."""
 
-    def __init__(self) -> None:
+    def __init__(self, servers: dict[str, int]) -> None:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.servers = servers  # the stack's server PIDs, for CPU accounting only
+
+    def pids(self) -> dict[str, int]:
+        return {**{name: proc.pid for name, proc in self.procs.items()}, **self.servers}
 
     def start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         with (DATA_DIR / f"{name}.log").open("ab") as log:
@@ -290,20 +298,6 @@ def create_topic(name: str) -> None:
         admin.close()
 
 
-def delete_topic(name: str) -> None:
-    """The broker keeps everything in memory; dropping finished rounds keeps later ones comparable."""
-    from django.conf import settings
-    from kafka import KafkaAdminClient
-
-    admin = KafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, client_id="bench-admin")
-    try:
-        admin.delete_topics([name])
-    except Exception as exc:  # not worth failing the run over; later rounds just use more memory
-        print(f"  (could not delete topic {name}: {exc.__class__.__name__})")
-    finally:
-        admin.close()
-
-
 def raw_round(producer: Any, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
     """Seconds for kafka-python to send every message and have all of them acknowledged."""
     from services.relay.relay import HEADERS
@@ -333,11 +327,16 @@ def relay_round(topic: str, children: Children) -> float:
     done = wait_until(
         lambda: unsent() == 0, timeout=180, what="the relay to drain the backlog", children=children
     )
-    with connection.cursor() as cursor:
-        # An outbox_prune does this in production; here it makes every round start from the same table.
-        cursor.execute("DELETE FROM events_outboxevent WHERE topic = %s", [topic])
-        cursor.execute("VACUUM ANALYZE events_outboxevent")
     return done - committed
+
+
+def prune_outbox() -> None:
+    """What outbox_prune does in production; here it makes every relay round start from the same table."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM events_outboxevent WHERE sent_at IS NOT NULL")
+        cursor.execute("VACUUM ANALYZE events_outboxevent")
 
 
 def measure_throughput(children: Children) -> dict[str, Any]:
@@ -349,53 +348,71 @@ def measure_throughput(children: Children) -> dict[str, Any]:
     print(
         f"outbox: {BACKLOG_EVENTS:,} events written with publish() at {backlog['publish_eps']:,.0f} events/s "
         f"({PUBLISH_TX_SIZE:,} per transaction); bodies {backlog['body_avg']:.0f} B on average "
-        f"({backlog['body_min']}–{backlog['body_max']} B)"
+        f"({backlog['body_min']}–{backlog['body_max']} B), {BACKLOG_EVENTS:,} distinct keys"
     )
     messages = backlog_messages()
     prefix = settings.KAFKA_TOPIC_PREFIX
+    pids = {"bench": os.getpid(), **children.pids()}
+    seconds: dict[str, list[float]] = {"raw": [], "relay": []}
+    cpu: dict[str, dict[str, float]] = {"raw": {}, "relay": {}}
 
     producer = new_producer()  # the relay's exact producer config
     try:
         create_topic(f"{prefix}warm-raw")
         raw_round(producer, f"{prefix}warm-raw", messages[:WARMUP_MESSAGES])
-        raw_seconds, relay_seconds = [], []
+        rounds: dict[str, Callable[[str], float]] = {
+            "raw": lambda topic: raw_round(producer, topic, messages),
+            "relay": lambda topic: relay_round(topic, children),
+        }
         for n in range(1, ROUNDS + 1):
             # Interleaved, so drift on this shared 2-core machine hits both sides alike.
-            for kind, run in (
-                ("raw", lambda t: raw_round(producer, t, messages)),
-                ("relay", lambda t: relay_round(t, children)),
-            ):
-                topic = f"{prefix}tp-{kind}-{n}"
+            for kind, run in rounds.items():
+                topic = f"{prefix}tp-{kind}-{n}"  # a fresh topic for every round
                 create_topic(topic)
-                seconds = run(topic)
-                (raw_seconds if kind == "raw" else relay_seconds).append(seconds)
-                print(f"  round {n} {kind:<5} {BACKLOG_EVENTS / seconds:8,.0f} events/s  ({seconds:.2f} s)")
-                delete_topic(topic)
+                before = cpu_seconds(pids)
+                took = run(topic)
+                after = cpu_seconds(pids)
+                seconds[kind].append(took)
+                for name in after:
+                    cpu[kind][name] = cpu[kind].get(name, 0.0) + after[name] - before.get(name, 0.0)
+                print(f"  round {n} {kind:<5} {BACKLOG_EVENTS / took:8,.0f} events/s  ({took:.2f} s)")
+                if kind == "relay":
+                    prune_outbox()
     finally:
         close_quietly(producer)
 
-    relay_eps = [BACKLOG_EVENTS / s for s in relay_seconds]
-    raw_eps = [BACKLOG_EVENTS / s for s in raw_seconds]
-    result = {
-        "relay_eps": round(statistics.median(relay_eps)),
-        "raw_eps": round(statistics.median(raw_eps)),
-        "relay_eps_range": [round(min(relay_eps)), round(max(relay_eps))],
-        "raw_eps_range": [round(min(raw_eps)), round(max(raw_eps))],
+    eps = {kind: [BACKLOG_EVENTS / s for s in values] for kind, values in seconds.items()}
+    result: dict[str, Any] = {
+        "relay_eps": round(statistics.median(eps["relay"])),
+        "raw_eps": round(statistics.median(eps["raw"])),
+        "relay_eps_range": [round(min(eps["relay"])), round(max(eps["relay"]))],
+        "raw_eps_range": [round(min(eps["raw"])), round(max(eps["raw"]))],
         "publish_eps": round(backlog["publish_eps"]),
         "body_bytes_avg": round(backlog["body_avg"]),
     }
     result["relay_ratio"] = round(result["relay_eps"] / result["raw_eps"], 3)
+    for kind in ("relay", "raw"):
+        result[f"{kind}_cpu_pct"] = {
+            name: round(100 * used / sum(seconds[kind])) for name, used in cpu[kind].items()
+        }
     print(
-        f"relay throughput: {result['relay_eps']:,} events/s median of {ROUNDS} "
-        f"(range {result['relay_eps_range'][0]:,}–{result['relay_eps_range'][1]:,}), "
-        "draining the backlog with a warm relay process"
+        f"relay throughput: {result['relay_eps']:,} events/s, median of {ROUNDS} "
+        f"(range {result['relay_eps_range'][0]:,}–{result['relay_eps_range'][1]:,}); a warm relay process "
+        "draining the backlog, from its commit until no row is unsent"
     )
     print(
-        f"raw kafka-python: {result['raw_eps']:,} events/s median of {ROUNDS} "
-        f"(range {result['raw_eps_range'][0]:,}–{result['raw_eps_range'][1]:,}), same keys/bodies/config"
+        f"raw kafka-python: {result['raw_eps']:,} events/s, median of {ROUNDS} "
+        f"(range {result['raw_eps_range'][0]:,}–{result['raw_eps_range'][1]:,}); same keys, bodies, headers "
+        "and producer config, send-all + flush"
     )
     print(f"relay_ratio = relay / raw = {result['relay_ratio']:.2f}  (goal ≥ 0.70)")
+    print(f"  CPU, % of one core (2 cores = 200%): relay rounds {format_cpu(result['relay_cpu_pct'])}")
+    print(f"  CPU, % of one core (2 cores = 200%): raw rounds {format_cpu(result['raw_cpu_pct'])}")
     return result
+
+
+def format_cpu(shares: dict[str, int]) -> str:
+    return ", ".join(f"{name} {pct}%" for name, pct in shares.items())
 
 
 # --------------------------------------------------------------------------- 2. latency
@@ -405,46 +422,47 @@ def inbox_count() -> int:
     return sql_value("SELECT count(*) FROM events_inboxentry WHERE consumer = %s", [CONSUMER])
 
 
-def publish_steadily(children: Children) -> tuple[dict[int, float], int, dict[str, float]]:
-    """Publish one event per transaction at RATE/s on a fixed schedule: a warm-up until the consumer has
-    joined and caught up, then MEASURE_SECONDS measured. Returns (commit times by id, first measured id,
-    publisher figures)."""
+def publish_at_rate(first_id: int, seconds: float, commits: dict[int, float]) -> dict[str, float]:
+    """One OrganisationCreated per transaction at RATE/s for `seconds`, ids from `first_id`; records
+    time.time() right after each commit returns. Paced on a monotonic schedule (sleep until the next
+    slot, never sleep-after-work), so slow commits do not lower the rate unless we fall behind."""
     interval = 1.0 / RATE
-    commits: dict[int, float] = {}
     start = time.monotonic()
-    measure_from: int | None = None  # index of the first measured event
-    measure_start = 0.0
     worst_lag = 0.0
-    i = 0
-    while True:
-        due = start + i * interval
+    n = 0
+    while (due := start + n * interval) < start + seconds:
         now = time.monotonic()
         if due > now:
-            time.sleep(due - now)  # sleeping to a schedule, not after the work: the rate stays RATE
-        elif measure_from is not None:
+            time.sleep(due - now)
+        else:
             worst_lag = max(worst_lag, now - due)
-        org_id = LATENCY_FIRST_ID + i
+        org_id = first_id + n
         publish_one(organisation_created(org_id), key=org_id)
         commits[org_id] = time.time()
-        i += 1
-        if measure_from is None and i % (RATE // 4) == 0:
-            elapsed = time.monotonic() - start
-            # Measure only once the group has joined and cleared the warm-up backlog (≤ 50 ms behind).
-            if elapsed >= 3 and inbox_count() >= i - RATE // 20:
-                measure_from, measure_start = i, time.monotonic()
-                print(
-                    f"  consumer caught up after {elapsed:.1f} s of warm-up; "
-                    f"measuring {MEASURE_SECONDS:.0f} s"
-                )
-            elif elapsed > 60:
-                raise RuntimeError("the bench consumer never caught up with 500 events/s during warm-up")
-            for name in children.procs:
-                children.check(name)
-        if measure_from is not None and time.monotonic() - measure_start >= MEASURE_SECONDS:
-            break
-    measured = i - measure_from
-    rate = measured / (time.monotonic() - measure_start)
-    return commits, LATENCY_FIRST_ID + measure_from, {"rate": rate, "worst_lag_ms": worst_lag * 1000}
+        n += 1
+    return {"published": n, "rate": n / (time.monotonic() - start), "worst_lag_ms": worst_lag * 1000}
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far per process; PostgreSQL's includes its backends (its child processes)."""
+    import psutil
+
+    used = {}
+    for name, pid in pids.items():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)] if name == "postgres" else [root]
+            used[name] = 0.0
+            for proc in procs:
+                with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                    times = proc.cpu_times()
+                    used[name] += times.user + times.system
+    return used
+
+
+def cpu_share(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, int]:
+    """Percent of one core each process used between two cpu_seconds() snapshots."""
+    return {name: round(100 * (after[name] - before[name]) / seconds) for name in after if name in before}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -470,7 +488,27 @@ def measure_latency(
         str(poll_timeout_ms),
     )
     children.start("consumer", argv)
-    commits, first_measured, publisher = publish_steadily(children)
+    commits: dict[int, float] = {}
+
+    # One probe event first: the group join (~3 s here) and process start must not count as latency.
+    started = time.monotonic()
+    publish_at_rate(LATENCY_FIRST_ID, 1 / RATE, commits)
+    wait_until(lambda: inbox_count() >= 1, timeout=60, what="the bench consumer to join", children=children)
+    print(f"  consumer process started and joined its group in {time.monotonic() - started:.1f} s")
+
+    # Warm-up at the measured rate until the consumer keeps up (at most 50 ms of events behind).
+    warmup_started = time.monotonic()
+    while time.monotonic() - warmup_started < 2 or inbox_count() < len(commits) - RATE // 20:
+        publish_at_rate(LATENCY_FIRST_ID + len(commits), 1.0, commits)
+        if time.monotonic() - warmup_started > 30:
+            print("  (the consumer is still behind after 30 s of warm-up; measuring anyway)")
+            break
+
+    first_measured = LATENCY_FIRST_ID + len(commits)
+    pids = {"publisher": os.getpid(), **children.pids()}
+    cpu_before = cpu_seconds(pids)
+    publisher = publish_at_rate(first_measured, MEASURE_SECONDS, commits)
+    cpu = cpu_share(cpu_before, cpu_seconds(pids), MEASURE_SECONDS)
     total = len(commits)
     wait_until(
         lambda: inbox_count() >= total,
@@ -485,6 +523,8 @@ def measure_latency(
     out.unlink()
 
     measured = [org_id for org_id in commits if org_id >= first_measured and org_id in seen]
+    if not measured:
+        raise RuntimeError("no measured event reached the bench handler; see bench/out/stack-events/*.log")
     e2e = [(seen[o][0] - commits[o]) * 1000 for o in measured]
     pickup = [(seen[o][1] - commits[o]) * 1000 for o in measured]  # commit → relay's send()
     delivery = [(seen[o][0] - seen[o][1]) * 1000 for o in measured]  # relay's send() → handler
@@ -500,6 +540,7 @@ def measure_latency(
         "relay_pickup_p99_ms": round(percentile(pickup, 99), 1),
         "delivery_p50_ms": round(percentile(delivery, 50), 1),
         "delivery_p99_ms": round(percentile(delivery, 99), 1),
+        "e2e_cpu_pct": cpu,
         "consumer_config": consumer_config,
         "poll_timeout_ms": poll_timeout_ms,
     }
@@ -520,6 +561,7 @@ def measure_latency(
         f"  of which relay send() → handler: p50 {result['delivery_p50_ms']} ms, "
         f"p99 {result['delivery_p99_ms']} ms"
     )
+    print(f"  CPU, % of one core (2 cores = 200%): {format_cpu(cpu)}")
     return result
 
 
@@ -576,7 +618,7 @@ def bench_stack() -> Iterator[Children]:
 
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     stack, urls = start_stack()
-    children = Children()
+    children = Children(stack.pids())
     database = None
     try:
         database, database_url = create_database(urls["DATABASE_URL"])

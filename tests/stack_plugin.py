@@ -34,6 +34,7 @@ def pytest_load_initial_conftests(
     # Never read the development stack's env file, and keep this run's topics apart from any other's.
     os.environ["WANZHI_ENV_FILE"] = str(data_dir / "unused.env")
     os.environ.setdefault("KAFKA_TOPIC_PREFIX", f"t{uuid.uuid4().hex[:8]}.")
+    os.environ.setdefault("STATIC_MANIFEST", "0")
     os.environ.setdefault("EMAIL_BACKEND", "hub.notifications.mail.DevMailboxBackend")
 
 

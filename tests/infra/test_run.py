@@ -1,0 +1,66 @@
+"""`make run` (python -m infra.run) on a fresh data dir: serves the site and both admins; Ctrl-C stops it all."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK_VARS = ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_make_run_serves_the_site_and_both_admins_and_ctrl_c_stops_everything(tmp_path):
+    # A fresh machine: no stack URLs set, so it starts its own servers under tmp_path.
+    env = {key: value for key, value in os.environ.items() if key not in STACK_VARS and key != "KAFKA_TOPIC_PREFIX"}
+    env.pop("WANZHI_ENV_FILE", None)
+    port = free_port()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "infra.run", "--dir", str(tmp_path / "stack"), "--ports", "auto", "--http-port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        output = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = run.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+        printed = "".join(output)
+        assert "Ctrl-C stops everything" in printed, printed
+        assert "admin admin / wanzhi-demo" in " ".join(printed.split())  # the admin login is printed
+        descendants = psutil.Process(run.pid).children(recursive=True)
+        base = f"http://127.0.0.1:{port}"
+        assert status_of(f"{base}/") == 200
+        assert status_of(f"{base}/django-admin/login/") == 200
+        assert status_of(f"{base}/cms/login/") == 200
+        assert status_of(f"{base}/readyz") == 200
+    finally:
+        run.send_signal(signal.SIGINT)
+        assert run.wait(60) == 0
+    time.sleep(1)
+    alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert alive == []
+    assert "stopping" in run.stdout.read()
