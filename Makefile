@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+# Browser tests drive Debian's Chromium (Playwright cannot download a browser here).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test lint bench stack-up stack-down stack-status messages clean
 
@@ -12,10 +14,14 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
 
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "error: browser tests need Debian's chromium package at $@"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
 run: $(INSTALLED)  ## start the whole hub with demo data; Ctrl-C stops it (RUN_ARGS="--ports auto" etc.)
 	$(PY) -m infra.run $(RUN_ARGS)
 
-test: $(INSTALLED) lint  ## the whole suite against a real stack the test session starts
+test: $(INSTALLED) $(CHROMIUM) lint  ## the whole suite against a real stack the test session starts
 	$(PY) -m pytest
 
 lint: $(INSTALLED)

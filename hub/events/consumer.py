@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -57,7 +57,6 @@ class ConsumerStats:
     duplicates: int = 0
     ignored: int = 0
     dead_lettered: int = 0
-    by_outcome: dict[str, int] = field(default_factory=dict)
 
 
 class Consumer:

@@ -11,7 +11,10 @@ def test_readyz_is_ready_when_every_service_answers(client):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert {name: check["ok"] for name, check in response.json()["checks"].items()} == {
-        "database": True, "redis": True, "kafka": True, "search": True
+        "database": True,
+        "redis": True,
+        "kafka": True,
+        "search": True,
     }
 
 

@@ -8,7 +8,12 @@ pytestmark = pytest.mark.django_db
 def test_signup_with_mismatched_passwords_shows_the_error_and_creates_nobody(client):
     response = client.post(
         "/accounts/signup/",
-        {"username": "lilei", "email": "lilei@example.cn", "password1": "Xq7!long-pass", "password2": "different"},
+        {
+            "username": "lilei",
+            "email": "lilei@example.cn",
+            "password1": "Xq7!long-pass",
+            "password2": "different",
+        },
     )
     assert response.status_code == 200
     assert "password2" in response.context["form"].errors
@@ -18,7 +23,12 @@ def test_signup_with_mismatched_passwords_shows_the_error_and_creates_nobody(cli
 def test_signup_signs_the_new_user_in(client):
     response = client.post(
         "/accounts/signup/",
-        {"username": "lilei", "email": "lilei@example.cn", "password1": "Xq7!long-pass", "password2": "Xq7!long-pass"},
+        {
+            "username": "lilei",
+            "email": "lilei@example.cn",
+            "password1": "Xq7!long-pass",
+            "password2": "Xq7!long-pass",
+        },
     )
     assert response.status_code == 302 and response["Location"] == "/notifications/"
     assert client.get("/notifications/").status_code == 200

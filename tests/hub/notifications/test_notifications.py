@@ -34,9 +34,22 @@ def test_one_event_notifies_a_user_once():
 
 
 def test_a_real_celery_worker_sends_the_email(start_process):
-    worker = start_process(sys.executable, "-m", "celery", "-A", "hub", "worker", "--pool", "solo",
-                           "--queues", "default", "--without-heartbeat", "--without-mingle", "--without-gossip",
-                           manage=False)
+    worker = start_process(
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "hub",
+        "worker",
+        "--pool",
+        "solo",
+        "--queues",
+        "default",
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+        manage=False,
+    )
     user = UserFactory(email="meimei@example.cn")
     with transaction.atomic():
         notification_create(user=user, kind="accounts.user.registered", title="欢迎加入皖智汇", body="你好")
@@ -54,11 +67,15 @@ def test_a_signed_in_page_receives_its_users_notifications_live(client):
 
     async def scenario() -> tuple[dict, bool]:
         page = WebsocketCommunicator(
-            application, "/ws/notifications/", headers=[(b"cookie", cookie), (b"origin", b"http://testserver")]
+            application,
+            "/ws/notifications/",
+            headers=[(b"cookie", cookie), (b"origin", b"http://testserver")],
         )
         connected, _ = await page.connect()
         assert connected
-        await sync_push(stranger.pk, {"type": "notification.created", "id": 1, "title": "not yours", "url": ""})
+        await sync_push(
+            stranger.pk, {"type": "notification.created", "id": 1, "title": "not yours", "url": ""}
+        )
         await sync_push(user.pk, {"type": "notification.created", "id": 2, "title": "你的", "url": "/x"})
         received = await page.receive_json_from(timeout=5)
         nothing_else = await page.receive_nothing(timeout=0.3)
@@ -76,7 +93,9 @@ def test_a_signed_in_page_receives_its_users_notifications_live(client):
 @pytest.mark.django_db(transaction=True)
 def test_an_anonymous_page_cannot_listen():
     async def scenario() -> bool:
-        page = WebsocketCommunicator(application, "/ws/notifications/", headers=[(b"origin", b"http://testserver")])
+        page = WebsocketCommunicator(
+            application, "/ws/notifications/", headers=[(b"origin", b"http://testserver")]
+        )
         connected, _ = await page.connect()
         return connected
 
