@@ -135,9 +135,7 @@ class Children:
 
     def start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         with (DATA_DIR / f"{name}.log").open("ab") as log:
-            proc = subprocess.Popen(
-                argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-            )
+            proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         self.procs[name] = proc
         return proc
 
@@ -231,12 +229,8 @@ def warm_relay(children: Children) -> None:
     from hub.accounts.events import UserRegistered
 
     for user_id in range(1, WARMUP_MESSAGES + 1):
-        publish_one(
-            UserRegistered(user_id=user_id, username=f"预热用户{user_id}", recipients=[1]), key=user_id
-        )
-    wait_until(
-        lambda: unsent() == 0, timeout=60, what="the relay to send its warm-up events", children=children
-    )
+        publish_one(UserRegistered(user_id=user_id, username=f"预热用户{user_id}", recipients=[1]), key=user_id)
+    wait_until(lambda: unsent() == 0, timeout=60, what="the relay to send its warm-up events", children=children)
 
 
 # --------------------------------------------------------------------------- 1. throughput
@@ -256,13 +250,10 @@ def build_backlog() -> dict[str, float]:
                 publish(organisation_created(org_id), key=org_id)
     elapsed = time.perf_counter() - started
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE bench_backlog AS SELECT id, type, key, shard, body FROM events_outboxevent"
-        )
+        cursor.execute("CREATE TABLE bench_backlog AS SELECT id, type, key, shard, body FROM events_outboxevent")
         cursor.execute("DELETE FROM events_outboxevent")
         cursor.execute(
-            "SELECT avg(octet_length(body)), min(octet_length(body)), max(octet_length(body)) "
-            "FROM bench_backlog"
+            "SELECT avg(octet_length(body)), min(octet_length(body)), max(octet_length(body)) FROM bench_backlog"
         )
         avg, low, high = cursor.fetchone()
     print(
@@ -324,9 +315,7 @@ def relay_round(topic: str, children: Children) -> float:
         )
         cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")  # what publish() does: wakes the relay on commit
     committed = time.monotonic()
-    done = wait_until(
-        lambda: unsent() == 0, timeout=180, what="the relay to drain the backlog", children=children
-    )
+    done = wait_until(lambda: unsent() == 0, timeout=180, what="the relay to drain the backlog", children=children)
     return done - committed
 
 
@@ -386,9 +375,7 @@ def measure_throughput(children: Children, backlog: dict[str, float]) -> dict[st
     }
     result["relay_ratio"] = round(result["relay_eps"] / result["raw_eps"], 3)
     for kind in ("relay", "raw"):
-        result[f"{kind}_cpu_pct"] = {
-            name: round(100 * used / sum(seconds[kind])) for name, used in cpu[kind].items()
-        }
+        result[f"{kind}_cpu_pct"] = {name: round(100 * used / sum(seconds[kind])) for name, used in cpu[kind].items()}
     print(
         f"relay throughput: {result['relay_eps']:,} events/s, median of {ROUNDS} "
         f"(range {result['relay_eps_range'][0]:,}–{result['relay_eps_range'][1]:,}); a warm relay process "
@@ -465,9 +452,7 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def measure_latency(
-    children: Children, consumer_config: dict[str, Any], poll_timeout_ms: int
-) -> dict[str, Any]:
+def measure_latency(children: Children, consumer_config: dict[str, Any], poll_timeout_ms: int) -> dict[str, Any]:
     out = DATA_DIR / f"consumer-{os.getpid()}.json"
     out.unlink(missing_ok=True)
     argv = python_argv(
@@ -551,10 +536,7 @@ def measure_latency(
         f"  of which commit → relay send(): p50 {result['relay_pickup_p50_ms']} ms, "
         f"p99 {result['relay_pickup_p99_ms']} ms"
     )
-    print(
-        f"  of which relay send() → handler: p50 {result['delivery_p50_ms']} ms, "
-        f"p99 {result['delivery_p99_ms']} ms"
-    )
+    print(f"  of which relay send() → handler: p50 {result['delivery_p50_ms']} ms, p99 {result['delivery_p99_ms']} ms")
     print(f"  CPU, % of one core (2 cores = 200%): {format_cpu(cpu)}")
     return result
 
@@ -620,10 +602,7 @@ def bench_stack() -> Iterator[Children]:
         setup_django()
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
-        print(
-            "stack up (PostgreSQL + tansu Kafka); "
-            f"fresh database migrated in {time.perf_counter() - started:.1f} s"
-        )
+        print(f"stack up (PostgreSQL + tansu Kafka); fresh database migrated in {time.perf_counter() - started:.1f} s")
         yield children
     finally:
         children.stop_all()
@@ -640,9 +619,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("all", "throughput", "latency"), default="all")
     parser.add_argument("--consumer-config", default="{}", help="JSON overrides for new_consumer()")
-    parser.add_argument(
-        "--poll-timeout-ms", type=int, default=500, help="Consumer.run poll timeout (its default)"
-    )
+    parser.add_argument("--poll-timeout-ms", type=int, default=500, help="Consumer.run poll timeout (its default)")
     parser.add_argument("--relay-config", default="{}", help="JSON producer overrides for the relay")
     parser.add_argument("--serve", choices=("relay", "consumer"), help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)

@@ -88,9 +88,7 @@ NAME_PARTS = (
     "安徽省 合肥市 高新区 人工智能 大模型 产业创新中心 智能语音 具身智能 机器人 算力调度 成果转化 "
     "联合实验室 有限责任公司 研究院 长三角 数据要素 智能制造 工业互联网 开源社区 孵化基地"
 ).split()
-REGION_PARTS = (
-    "蜀山区 望江西路 中国声谷 创新大道 芜湖市 蚌埠市 滁州市 科学岛 运河新城 大数据产业园 A座 18层".split()
-)
+REGION_PARTS = "蜀山区 望江西路 中国声谷 创新大道 芜湖市 蚌埠市 滁州市 科学岛 运河新城 大数据产业园 A座 18层".split()
 
 
 # --------------------------------------------------------------------------- launching make run
@@ -120,13 +118,9 @@ def ensure_warm_venv() -> str:
 
     if not would_install():
         return "venv stamp is current: make run starts without reinstalling"
-    check = subprocess.run(
-        [sys.executable, "-c", "import hub, wagtail, celery"], cwd=ROOT, capture_output=True
-    )
+    check = subprocess.run([sys.executable, "-c", "import hub, wagtail, celery"], cwd=ROOT, capture_output=True)
     if check.returncode != 0:
-        raise SystemExit(
-            "make run would reinstall the venv and it cannot import hub: run `make run` once first"
-        )
+        raise SystemExit("make run would reinstall the venv and it cannot import hub: run `make run` once first")
     STAMP.touch()  # the venv is installed, only the stamp is missing or older than pyproject.toml
     if would_install():
         raise SystemExit("make run still wants to reinstall after touching .venv/.installed")

@@ -21,9 +21,7 @@ def _database() -> None:
 
 
 def _redis() -> None:
-    redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S
-    ).ping()
+    redis.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S).ping()
 
 
 def _kafka() -> None:

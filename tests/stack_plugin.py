@@ -19,9 +19,7 @@ _stack: Stack | None = None
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(
-    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
-) -> None:
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     global _stack
     if any(arg in ("--help", "-h", "--version") for arg in args):
         return

@@ -33,9 +33,7 @@ def wait_for(condition: Callable[[], object], *, timeout: float = 30.0, every: f
         if result:
             return result
         time.sleep(every)
-    raise AssertionError(
-        f"timed out after {timeout}s waiting for {getattr(condition, '__name__', condition)}"
-    )
+    raise AssertionError(f"timed out after {timeout}s waiting for {getattr(condition, '__name__', condition)}")
 
 
 class ThreadedService:

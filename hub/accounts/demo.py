@@ -38,9 +38,7 @@ def load() -> Iterator[str]:
         organisations = []
         for name, name_en, kind, region in ORGANISATIONS:
             existing = Organisation.objects.filter(name=name).first()
-            organisations.append(
-                existing or organisation_create(name=name, name_en=name_en, kind=kind, region=region)
-            )
+            organisations.append(existing or organisation_create(name=name, name_en=name_en, kind=kind, region=region))
         admin = User.objects.filter(username="admin").first()
         if admin is None:
             admin = user_register(

@@ -30,9 +30,7 @@ class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    region = models.CharField(
-        _("region"), max_length=100, blank=True, help_text=_("City or county, e.g. 合肥市")
-    )
+    region = models.CharField(_("region"), max_length=100, blank=True, help_text=_("City or county, e.g. 合肥市"))
     website = models.URLField(_("website"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

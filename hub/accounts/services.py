@@ -43,9 +43,7 @@ def organisation_create(
     return organisation
 
 
-def membership_grant(
-    *, user: User, organisation: Organisation, role: str, by: User | None = None
-) -> Membership:
+def membership_grant(*, user: User, organisation: Organisation, role: str, by: User | None = None) -> Membership:
     """Give `user` a role in `organisation`; refused if they already hold it there."""
     if role not in Role.values:
         raise MembershipRefused(f"unknown role {role!r}")

@@ -17,9 +17,7 @@ class ReplayReport:
     still_failing: list[str] = field(default_factory=list)
 
 
-def replay_dead_letters(
-    *, consumer_factory: Callable[[str], Consumer], only: str | None = None
-) -> ReplayReport:
+def replay_dead_letters(*, consumer_factory: Callable[[str], Consumer], only: str | None = None) -> ReplayReport:
     """Re-apply every dead letter (of consumer `only`, or all). Safe to run again: the inbox skips
     events already applied, so a second replay changes nothing."""
     report = ReplayReport()

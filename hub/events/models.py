@@ -37,9 +37,7 @@ class InboxEntry(models.Model):
     applied_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["consumer", "event_id"], name="inbox_once_per_consumer")
-        ]
+        constraints = [models.UniqueConstraint(fields=["consumer", "event_id"], name="inbox_once_per_consumer")]
         verbose_name_plural = "inbox entries"
 
     def __str__(self) -> str:

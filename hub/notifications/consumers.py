@@ -22,6 +22,4 @@ class NotificationStream(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def notification_created(self, message: dict[str, Any]) -> None:
-        await self.send_json(
-            {key: value for key, value in message.items() if key != "type"} | {"event": "created"}
-        )
+        await self.send_json({key: value for key, value in message.items() if key != "type"} | {"event": "created"})

@@ -30,9 +30,7 @@ class Notification(models.Model):
 class EmailPreference(models.Model):
     """A user's choice for one kind of e-mail; no row means the default, which is to send."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preferences"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preferences")
     kind = models.CharField(max_length=100)
     enabled = models.BooleanField(default=True)
 

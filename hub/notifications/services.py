@@ -49,9 +49,7 @@ def notification_create(
     except IntegrityError:
         return None
     if wants_email(user=user, kind=kind):
-        delivery = EmailDelivery.objects.create(
-            notification=notification, to=user.email, subject=title, body=body
-        )
+        delivery = EmailDelivery.objects.create(notification=notification, to=user.email, subject=title, body=body)
         transaction.on_commit(lambda: email_send.delay(delivery.pk))
     payload = {"type": "notification.created", "id": notification.pk, "title": title, "url": url}
     transaction.on_commit(lambda: push(user.pk, payload))

@@ -96,9 +96,7 @@ class Relay:
             kafka.close_quietly(producer)
             raise
         failpoint("relay.after_send")
-        conn.execute(
-            "UPDATE events_outboxevent SET sent_at = now() WHERE id = ANY(%s)", ([row[0] for row in rows],)
-        )
+        conn.execute("UPDATE events_outboxevent SET sent_at = now() WHERE id = ANY(%s)", ([row[0] for row in rows],))
         self.sent += len(rows)
         return len(rows)
 

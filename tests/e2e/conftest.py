@@ -39,7 +39,14 @@ def live_server_url(start_process: Callable) -> str:
     """uvicorn serving hub.asgi (HTTP and websockets) on a free port, against the test database."""
     port = _free_port()
     start_process(
-        sys.executable, "-m", "uvicorn", "hub.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "hub.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
         manage=False,
     )
     wait_for(lambda: _answers(port), timeout=30)

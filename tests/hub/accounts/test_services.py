@@ -13,15 +13,12 @@ pytestmark = pytest.mark.django_db
 
 def published(type_name: str) -> list[dict]:
     return [
-        json.loads(body)["data"]
-        for body in OutboxEvent.objects.filter(type=type_name).values_list("body", flat=True)
+        json.loads(body)["data"] for body in OutboxEvent.objects.filter(type=type_name).values_list("body", flat=True)
     ]
 
 
 def test_registering_a_user_announces_them_to_be_welcomed():
-    user = user_register(
-        username="hanmeimei", email="hmm@example.cn", password="Xq7!long-pass", display_name="韩梅梅"
-    )
+    user = user_register(username="hanmeimei", email="hmm@example.cn", password="Xq7!long-pass", display_name="韩梅梅")
     assert user.check_password("Xq7!long-pass")
     assert published("accounts.user.registered.v1") == [
         {"user_id": user.pk, "username": "hanmeimei", "recipients": [user.pk]}

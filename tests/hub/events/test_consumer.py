@@ -87,9 +87,7 @@ def test_a_consumer_killed_mid_batch_applies_every_event_exactly_once(run_in_thr
     assert sorted(Notification.objects.values_list("user_id", flat=True)) == sorted(u.pk for u in users)
 
 
-def test_a_handler_that_keeps_failing_is_dead_lettered_and_replayed_once_fixed(
-    run_in_thread, kafka, fast_retries
-):
+def test_a_handler_that_keeps_failing_is_dead_lettered_and_replayed_once_fixed(run_in_thread, kafka, fast_retries):
     user = UserFactory()
     with transaction.atomic():
         membership_grant(user=user, organisation=OrganisationFactory(), role="entrant")

@@ -73,9 +73,7 @@ def test_a_signed_in_page_receives_its_users_notifications_live(client):
         )
         connected, _ = await page.connect()
         assert connected
-        await sync_push(
-            stranger.pk, {"type": "notification.created", "id": 1, "title": "not yours", "url": ""}
-        )
+        await sync_push(stranger.pk, {"type": "notification.created", "id": 1, "title": "not yours", "url": ""})
         await sync_push(user.pk, {"type": "notification.created", "id": 2, "title": "你的", "url": "/x"})
         received = await page.receive_json_from(timeout=5)
         nothing_else = await page.receive_nothing(timeout=0.3)
@@ -93,9 +91,7 @@ def test_a_signed_in_page_receives_its_users_notifications_live(client):
 @pytest.mark.django_db(transaction=True)
 def test_an_anonymous_page_cannot_listen():
     async def scenario() -> bool:
-        page = WebsocketCommunicator(
-            application, "/ws/notifications/", headers=[(b"origin", b"http://testserver")]
-        )
+        page = WebsocketCommunicator(application, "/ws/notifications/", headers=[(b"origin", b"http://testserver")])
         connected, _ = await page.connect()
         return connected
 

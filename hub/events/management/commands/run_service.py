@@ -23,9 +23,7 @@ def load_service(name: str) -> Service:
             raise
         if name in consumers():
             return Consumer(name).run
-        raise CommandError(
-            f"no service {name!r}: known consumers are {', '.join(consumers()) or 'none'}"
-        ) from None
+        raise CommandError(f"no service {name!r}: known consumers are {', '.join(consumers()) or 'none'}") from None
     return module.run
 
 
