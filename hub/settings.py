@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "hub.notifications",
     "hub.cms",
     "wagtail.contrib.forms",
+    "wagtail.contrib.table_block",
+    "wagtail.contrib.sitemaps",
     "wagtail.contrib.redirects",
     "wagtail.embeds",
     "wagtail.sites",

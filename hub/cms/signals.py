@@ -1,0 +1,50 @@
+"""Wagtail's publish signals → CMS events in the outbox.
+
+Wagtail does not wrap publishing in a transaction of its own, so the event joins the caller's
+transaction where there is one (admin views, the importer) or gets a short one of its own; the
+indexer's reconciliation repairs the rare page whose event was lost between the two.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from wagtail.models import Page
+from wagtail.signals import page_published, page_unpublished
+
+from hub.cms.events import PagePublished, PageUnpublished
+from hub.events.publish import publish
+
+
+def _page_type(page: Page) -> str:
+    return page.specific_class._meta.label_lower
+
+
+def on_page_published(sender: Any, instance: Page, **kwargs: Any) -> None:
+    with transaction.atomic():
+        publish(
+            PagePublished(
+                page_id=instance.pk,
+                page_type=_page_type(instance),
+                title=instance.title,
+                url=instance.get_url() or "",
+                locale=instance.locale.language_code,
+                first_published_at=instance.first_published_at.isoformat(),
+                last_published_at=instance.last_published_at.isoformat(),
+            ),
+            key=instance.pk,
+            subject=f"page/{instance.pk}",
+        )
+
+
+def on_page_unpublished(sender: Any, instance: Page, **kwargs: Any) -> None:
+    with transaction.atomic():
+        publish(
+            PageUnpublished(page_id=instance.pk, page_type=_page_type(instance), url=instance.get_url() or ""),
+            key=instance.pk,
+            subject=f"page/{instance.pk}",
+        )
+
+
+def connect() -> None:
+    page_published.connect(on_page_published, dispatch_uid="cms-page-published-event")
+    page_unpublished.connect(on_page_unpublished, dispatch_uid="cms-page-unpublished-event")

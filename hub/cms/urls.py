@@ -1,0 +1,14 @@
+"""Portal URLs that are not Wagtail pages: feeds and the sitemap."""
+
+from django.urls import path
+from wagtail.contrib.sitemaps.views import sitemap
+
+from hub.cms import feeds
+
+urlpatterns = [
+    path("feeds/news/rss/", feeds.NewsFeed(), name="feed_news_rss"),
+    path("feeds/news/atom/", feeds.NewsAtomFeed(), name="feed_news_atom"),
+    path("feeds/policies/rss/", feeds.PolicyFeed(), name="feed_policies_rss"),
+    path("feeds/policies/atom/", feeds.PolicyAtomFeed(), name="feed_policies_atom"),
+    path("sitemap.xml", sitemap, name="sitemap"),
+]
