@@ -6,6 +6,7 @@ PostgreSQL, Redis, Kafka or Elasticsearch is a matter of setting the URL.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 
@@ -95,7 +96,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:16379/0")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# The cache lives in its own Redis database, so clearing it never touches Celery's queues or the channel layer.
+CACHE_URL = env.str("CACHE_URL", default=urlunsplit(urlsplit(REDIS_URL)._replace(path="/1")))
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 CHANNEL_LAYERS = {
@@ -134,6 +137,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
     "events-outbox-prune": {"task": "hub.events.tasks.outbox_prune", "schedule": 3600.0},
+    "cms-publish-scheduled": {"task": "hub.cms.tasks.publish_scheduled_pages", "schedule": 60.0},
 }
 
 # --- Auth ----------------------------------------------------------------------

@@ -3,7 +3,9 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
@@ -11,12 +13,15 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from hub import health
 from hub.accounts.views import signup
+from hub.cms.cache import serve_cached
 from hub.notifications.views import dev_mailbox
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Choosing a language sets a harmless preference cookie; without a CSRF check it also works
+    # from cached pages, whose embedded token belongs to someone else.
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     path("django-admin/", admin.site.urls),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
@@ -30,4 +35,6 @@ urlpatterns = [
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
-urlpatterns.append(path("", include(wagtail_urls)))
+# Wagtail's own routes, with its page view wrapped in the anonymous page cache.
+urlpatterns += [pattern for pattern in wagtail_urls.urlpatterns if getattr(pattern, "name", "") != "wagtail_serve"]
+urlpatterns.append(re_path(wagtail_urls.serve_pattern, serve_cached, name="wagtail_serve"))

@@ -4,9 +4,11 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from django.contrib.auth.models import Group
 from django.db import transaction
 from wagtail.models import Page, Site
 
+from hub.accounts.models import User
 from hub.cms.models import (
     AnnouncementIndexPage,
     AnnouncementPage,
@@ -105,4 +107,8 @@ def load() -> Iterator[str]:
             intro="本站遵循 GB/T 37668 与适老化设计规范。",
             body=[{"type": "paragraph", "value": "<p>如在使用中遇到障碍，请通过页面底部联系方式告诉我们。</p>"}],
         )
+    editor = User.objects.filter(username="editor").first()
+    editors = Group.objects.filter(name="Editors").first()  # made by Wagtail's first migrations
+    if editor and editors:
+        editor.groups.add(editors)  # editors draft and submit; moderators (and admins) publish
     yield f"  home page  {home.title}  (policies, news, notices, accessibility statement)"

@@ -8,9 +8,12 @@ indexer's reconciliation repairs the rare page whose event was lost between the 
 from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import post_delete
+from django.utils import timezone
 from wagtail.models import Page
-from wagtail.signals import page_published, page_unpublished
+from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
+from hub.cms.cache import invalidate_pages_on_commit
 from hub.cms.events import PagePublished, PageUnpublished
 from hub.events.publish import publish
 
@@ -20,7 +23,9 @@ def _page_type(page: Page) -> str:
 
 
 def on_page_published(sender: Any, instance: Page, **kwargs: Any) -> None:
+    now = timezone.now()
     with transaction.atomic():
+        invalidate_pages_on_commit()
         publish(
             PagePublished(
                 page_id=instance.pk,
@@ -28,8 +33,9 @@ def on_page_published(sender: Any, instance: Page, **kwargs: Any) -> None:
                 title=instance.title,
                 url=instance.get_url() or "",
                 locale=instance.locale.language_code,
-                first_published_at=instance.first_published_at.isoformat(),
-                last_published_at=instance.last_published_at.isoformat(),
+                # Wagtail's scheduled publishing sends the signal before stamping these on the instance.
+                first_published_at=(instance.first_published_at or now).isoformat(),
+                last_published_at=(instance.last_published_at or now).isoformat(),
             ),
             key=instance.pk,
             subject=f"page/{instance.pk}",
@@ -38,6 +44,7 @@ def on_page_published(sender: Any, instance: Page, **kwargs: Any) -> None:
 
 def on_page_unpublished(sender: Any, instance: Page, **kwargs: Any) -> None:
     with transaction.atomic():
+        invalidate_pages_on_commit()
         publish(
             PageUnpublished(page_id=instance.pk, page_type=_page_type(instance), url=instance.get_url() or ""),
             key=instance.pk,
@@ -45,6 +52,13 @@ def on_page_unpublished(sender: Any, instance: Page, **kwargs: Any) -> None:
         )
 
 
+def on_page_moved_or_deleted(sender: Any, **kwargs: Any) -> None:
+    invalidate_pages_on_commit()
+
+
 def connect() -> None:
     page_published.connect(on_page_published, dispatch_uid="cms-page-published-event")
     page_unpublished.connect(on_page_unpublished, dispatch_uid="cms-page-unpublished-event")
+    page_slug_changed.connect(on_page_moved_or_deleted, dispatch_uid="cms-page-slug-changed-cache")
+    post_page_move.connect(on_page_moved_or_deleted, dispatch_uid="cms-page-moved-cache")
+    post_delete.connect(on_page_moved_or_deleted, sender=Page, dispatch_uid="cms-page-deleted-cache")
