@@ -28,6 +28,7 @@ urlpatterns = [
     path("accounts/signup/", signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("notifications/", include("hub.notifications.urls")),
+    path("display/", include("hub.cms.display_urls")),
     path("dev/mail/", dev_mailbox, name="dev_mailbox"),
     path("", include("hub.cms.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

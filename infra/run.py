@@ -29,21 +29,25 @@ class RunError(Exception):
     pass
 
 
-def child_commands(http_port: int, data_dir: Path) -> dict[str, list[str]]:
-    celery = [PYTHON, "-m", "celery", "-A", "hub"]
+def web_command(http_port: int) -> list[str]:
+    return [PYTHON, "-m", "uvicorn", "hub.asgi:application", "--host", "127.0.0.1", "--port", str(http_port)]
+
+
+def background_commands(data_dir: Path) -> dict[str, list[str]]:
+    """Everything but the web server. In development one Celery process runs both the worker (a
+    thread pool) and beat: it saves ~300 MB against a prefork pool plus a separate beat, which is
+    what production runs (one beat for many workers)."""
+    worker = [PYTHON, "-m", "celery", "-A", "hub", "worker", "--beat", "--pool", "threads", "--concurrency", "2"]
     return {
-        "web": [
-            PYTHON,
-            "-m",
-            "uvicorn",
-            "hub.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(http_port),
+        "worker": [
+            *worker,
+            "--queues",
+            "default",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(data_dir / "celerybeat-schedule"),
         ],
-        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--queues", "default"],
-        "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(data_dir / "celerybeat-schedule")],
         **{f"service-{name}": [*MANAGE, "run_service", name] for name in SERVICES},
     }
 
@@ -131,13 +135,18 @@ def main(argv: list[str] | None = None) -> int:
         env.setdefault("DJANGO_DEBUG", "1")
         env.setdefault("SITE_URL", f"http://127.0.0.1:{args.http_port}")
         print("stack up:", ", ".join(f"{key}={value}" for key, value in urls.items()), flush=True)
+        # Topics do not depend on the schema: create them while the database migrates.
+        topics = subprocess.Popen([*MANAGE, "kafka_topics"], env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
         manage("migrate", "--noinput", env=env)
-        manage("kafka_topics", env=env)
+        if topics.wait() != 0:
+            raise RunError("manage.py kafka_topics failed: is the Kafka broker answering?")
         logins = "" if args.no_demo else manage("load_demo", env=env)
         supervisor = Supervisor(stack, env, args.dir / "logs")
-        supervisor.start(child_commands(args.http_port, args.dir))
+        # The web server first: on two cores, six Django processes booting at once slow each other down.
+        supervisor.start({"web": web_command(args.http_port)})
         base = f"http://127.0.0.1:{args.http_port}"
         wait_http(f"{base}/", timeout=60)
+        supervisor.start(background_commands(args.dir))
         print(
             f"\nWanzhi is ready in {time.monotonic() - started:.1f}s\n"
             f"  site            {base}/\n"

@@ -21,10 +21,12 @@ class PolicyFilterForm(forms.Form):
     def __init__(self, *args: Any, library: PolicyLibraryPage, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         facets = policy_facets(library=library)
-        any_choice = [("", _("Any"))]
-        self.fields["topic"].choices = any_choice + [(t, t) for t in facets["topics"]]
-        self.fields["issuing_body"].choices = any_choice + [(b, b) for b in facets["issuing_bodies"]]
-        self.fields["year"].choices = any_choice + [(y, y) for y in facets["years"]]
+        any_choice: list[tuple[Any, Any]] = [("", _("Any"))]
+        self.fields["topic"].choices = any_choice + [(t, t) for t in facets["topics"]]  # type: ignore[attr-defined]
+        self.fields["issuing_body"].choices = any_choice + [  # type: ignore[attr-defined]
+            (b, b) for b in facets["issuing_bodies"]
+        ]
+        self.fields["year"].choices = any_choice + [(y, y) for y in facets["years"]]  # type: ignore[attr-defined]
 
 
 MAX_TEXT_BYTES = 2 * 1024 * 1024
@@ -44,10 +46,10 @@ class OfficialTextImportForm(forms.Form):
 
     def __init__(self, *args: Any, libraries: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["library"].queryset = libraries
+        self.fields["library"].queryset = libraries  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         upload = cleaned.get("file")
         if upload:
             if upload.size > MAX_TEXT_BYTES:

@@ -196,7 +196,7 @@ class PolicyDocumentPage(Page):
 
     def clean(self) -> None:
         super().clean()
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         if self.document_number and not DOCUMENT_NUMBER.match(self.document_number):
             errors["document_number"] = _("Write it as issuer〔year〕number号, e.g. 皖政〔2023〕12号.")
         if self.written_date and self.publish_date and self.written_date > self.publish_date:

@@ -53,8 +53,10 @@ def live_server_url(start_process: Callable) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped: Playwright's event loop must not outlive the browser tests, or later tests
+    that call async_to_sync on this thread would find a running loop."""
     # Playwright's sync API keeps an event loop on this thread; Django's ORM calls here are still
     # synchronous, so its async-safety check would be a false alarm.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"

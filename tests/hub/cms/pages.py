@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 import itertools
 
-from wagtail.models import Page, Site
+from django.conf import settings
+from wagtail.models import Locale, Page, Site
 
 from hub.cms.models import (
     AnnouncementIndexPage,
@@ -31,9 +32,15 @@ def add(parent: Page, page: Page, *, publish: bool = True) -> Page:
 
 
 def home() -> HomePage:
-    """A HomePage as the default site's root (Wagtail's placeholder page goes)."""
+    """A HomePage as the default site's root (Wagtail's placeholder page goes).
+
+    A transactional test starts from empty tables, without the root page and locale Wagtail's
+    migrations made, so they are made again here when missing.
+    """
+    Locale.objects.get_or_create(language_code=settings.LANGUAGE_CODE)
+    root = Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
     Page.objects.filter(depth=2, content_type__model="page").delete()
-    page = add(Page.get_first_root_node(), HomePage(title="皖智汇", slug="home"))
+    page = add(root, HomePage(title="皖智汇", slug="home"))
     Site.objects.update_or_create(is_default_site=True, defaults={"root_page": page, "hostname": "localhost"})
     return page
 
@@ -52,16 +59,23 @@ def policy_document(library: PolicyLibraryPage, *, publish: bool = True, **field
         "category": "上级文件",
         "issuing_body": "宣城市科学技术局",
         "publish_date": datetime.date(2023, 10, 27),
-        "body": [{"type": "heading", "value": {"level": "2", "number": "一、", "text": "总体思路"}},
-                 {"type": "paragraph", "value": "<p>正文。</p>"}],
+        "body": [
+            {"type": "heading", "value": {"level": "2", "number": "一、", "text": "总体思路"}},
+            {"type": "paragraph", "value": "<p>正文。</p>"},
+        ],
     }
     return add(library, PolicyDocumentPage(**{**defaults, **fields}), publish=publish)
 
 
 def news_article(index: NewsIndexPage, **fields) -> NewsArticlePage:
     n = next(_numbers)
-    defaults = {"title": f"新闻{n}", "slug": f"news-{n}", "date": datetime.date(2026, 11, n % 28 + 1),
-                "summary": f"摘要{n}", "body": [{"type": "paragraph", "value": "<p>内容</p>"}]}
+    defaults = {
+        "title": f"新闻{n}",
+        "slug": f"news-{n}",
+        "date": datetime.date(2026, 11, n % 28 + 1),
+        "summary": f"摘要{n}",
+        "body": [{"type": "paragraph", "value": "<p>内容</p>"}],
+    }
     return add(index, NewsArticlePage(**{**defaults, **fields}))
 
 
@@ -70,8 +84,15 @@ def news_index(parent: HomePage) -> NewsIndexPage:
 
 
 def announcement(parent: HomePage, **fields) -> AnnouncementPage:
-    index = AnnouncementIndexPage.objects.first() or add(parent, AnnouncementIndexPage(title="通知公告", slug="notices"))
+    index = AnnouncementIndexPage.objects.first() or add(
+        parent, AnnouncementIndexPage(title="通知公告", slug="notices")
+    )
     n = next(_numbers)
-    defaults = {"title": f"公告{n}", "slug": f"notice-{n}", "date": datetime.date(2026, 11, 1), "kind": "competition",
-                "body": [{"type": "paragraph", "value": "<p>内容</p>"}]}
+    defaults = {
+        "title": f"公告{n}",
+        "slug": f"notice-{n}",
+        "date": datetime.date(2026, 11, 1),
+        "kind": "competition",
+        "body": [{"type": "paragraph", "value": "<p>内容</p>"}],
+    }
     return add(index, AnnouncementPage(**{**defaults, **fields}))

@@ -18,10 +18,21 @@ pytestmark = pytest.mark.django_db
 
 def policy_form(**overrides):
     data = {
-        "title": "关于支持算力券的通知", "slug": "compute-voucher", "index_number": "", "category": "本级文件",
-        "issuing_body": "宣城市科学技术局", "topic": "科技", "document_number": "", "written_date": "",
-        "publish_date": "2026-11-27", "validity": "valid", "replaced_by": "", "keywords": "", "summary": "",
-        "body": streamfield([("paragraph", rich_text("<p>正文</p>"))]), "attachments": streamfield([]),
+        "title": "关于支持算力券的通知",
+        "slug": "compute-voucher",
+        "index_number": "",
+        "category": "本级文件",
+        "issuing_body": "宣城市科学技术局",
+        "topic": "科技",
+        "document_number": "",
+        "written_date": "",
+        "publish_date": "2026-11-27",
+        "validity": "valid",
+        "replaced_by": "",
+        "keywords": "",
+        "summary": "",
+        "body": streamfield([("paragraph", rich_text("<p>正文</p>"))]),
+        "attachments": streamfield([]),
         "action-publish": "publish",
     }
     return nested_form_data({**data, **overrides})

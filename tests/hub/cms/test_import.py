@@ -15,7 +15,9 @@ from tests.hub.cms import pages
 pytestmark = pytest.mark.django_db
 
 ACTION_PLAN = demo.ACTION_PLAN.read_text(encoding="utf-8")
-PLAIN = "关于开展测试工作的通知\n为做好测试，现通知如下。\n一、工作目标\n完成测试。\n（一）组织保障\n各单位要加强领导。\n"
+PLAIN = (
+    "关于开展测试工作的通知\n为做好测试，现通知如下。\n一、工作目标\n完成测试。\n（一）组织保障\n各单位要加强领导。\n"
+)
 
 
 @pytest.fixture
@@ -28,7 +30,11 @@ def test_the_action_plan_becomes_a_policy_page_with_its_real_metadata_and_chapte
     page = PolicyDocumentPage.objects.get(pk=result.page.pk)
     assert page.title == "安徽省通用人工智能创新发展三年行动计划(2023—2025年)"
     assert (page.index_number, page.category, page.issuing_body, page.topic, page.publish_date) == (
-        "113417000032449839/202310-00033", "上级文件", "宣城市科学技术局", "科技、教育", datetime.date(2023, 10, 27)
+        "113417000032449839/202310-00033",
+        "上级文件",
+        "宣城市科学技术局",
+        "科技、教育",
+        datetime.date(2023, 10, 27),
     )
     chapters = [item["text"] for item in page.toc() if item["level"] == "2"]
     assert chapters == ["一、总体思路", "二、行动目标", "三、重点任务", "四、保障措施"]
@@ -42,9 +48,15 @@ def test_a_text_without_its_metadata_is_refused_naming_what_is_missing(library):
     with pytest.raises(ImportRefused, match="索引号, 组配分类, 发布机构, 主题分类, 发布日期"):
         policy_import_official_text(library=library, text=PLAIN)
     result = policy_import_official_text(
-        library=library, text=PLAIN,
-        overrides={"index_number": "T-1", "category": "本级文件", "issuing_body": "测试局", "topic": "科技",
-                   "publish_date": "2026-11-27"},
+        library=library,
+        text=PLAIN,
+        overrides={
+            "index_number": "T-1",
+            "category": "本级文件",
+            "issuing_body": "测试局",
+            "topic": "科技",
+            "publish_date": "2026-11-27",
+        },
     )
     assert result.page.live is False  # a draft until an editor publishes it
     assert (result.headings, result.paragraphs) == (2, 3)

@@ -2,9 +2,9 @@
 
 import datetime
 import json
-import xml.etree.ElementTree as ET
 
 import pytest
+from defusedxml import ElementTree as ET
 from django.core.exceptions import ValidationError
 
 from hub.cms.models import PolicyDocumentPage
@@ -24,9 +24,16 @@ def test_a_policy_page_shows_every_disclosure_field_and_a_table_of_contents(clie
         library, document_number="皖政〔2023〕12号", written_date=datetime.date(2023, 10, 20), keywords="人工智能"
     )
     html = client.get(doc.url).content.decode()
-    for label, value in [("索引号", doc.index_number), ("组配分类", "上级文件"), ("发布机构", "宣城市科学技术局"),
-                         ("主题分类", "科技、教育"), ("发文字号", "皖政〔2023〕12号"), ("成文日期", "2023-10-20"),
-                         ("发布日期", "2023-10-27"), ("主题词", "人工智能")]:
+    for label, value in [
+        ("索引号", doc.index_number),
+        ("组配分类", "上级文件"),
+        ("发布机构", "宣城市科学技术局"),
+        ("主题分类", "科技、教育"),
+        ("发文字号", "皖政〔2023〕12号"),
+        ("成文日期", "2023-10-20"),
+        ("发布日期", "2023-10-27"),
+        ("主题词", "人工智能"),
+    ]:
         assert label in html and value in html, label
     assert 'href="#h-一总体思路"' in html and 'id="h-一总体思路"' in html
     assert f'<link rel="canonical" href="http://localhost{doc.url}">' in html
@@ -72,9 +79,12 @@ def test_the_index_number_is_unique(library):
 
 def test_the_library_filters_by_topic_body_year_and_validity_and_sorts(client, library):
     a = pages.policy_document(library, title="甲", topic="科技、教育", publish_date=datetime.date(2023, 1, 5))
-    b = pages.policy_document(library, title="乙", topic="工业", issuing_body="安徽省人民政府",
-                              publish_date=datetime.date(2024, 3, 1))
-    c = pages.policy_document(library, title="丙", topic="教育", validity="expired", publish_date=datetime.date(2024, 6, 1))
+    b = pages.policy_document(
+        library, title="乙", topic="工业", issuing_body="安徽省人民政府", publish_date=datetime.date(2024, 3, 1)
+    )
+    c = pages.policy_document(
+        library, title="丙", topic="教育", validity="expired", publish_date=datetime.date(2024, 6, 1)
+    )
 
     def titles(**query):
         return [doc.title for doc in client.get(library.url, query).context["page_obj"].object_list]
