@@ -3,7 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-# Browser tests drive Debian's Chromium (Playwright cannot download a browser here).
+# Browser tests drive Debian's Chromium (Playwright cannot download a browser here), with a CJK font
+# so that screenshots show Chinese text.
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test lint bench stack-up stack-down stack-status messages clean
@@ -16,7 +17,7 @@ $(INSTALLED): pyproject.toml
 
 $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "error: browser tests need Debian's chromium package at $@"; exit 1; }
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
 
 run: $(INSTALLED)  ## start the whole hub with demo data; Ctrl-C stops it (RUN_ARGS="--ports auto" etc.)
 	$(PY) -m infra.run $(RUN_ARGS)

@@ -1,6 +1,6 @@
 """Event backbone benchmark: outbox relay throughput against raw kafka-python, and commit → handler latency.
 
-Run from the repository root:  .venv/bin/python bench/events.py   (about 2–3 minutes)
+Run from the repository root:  .venv/bin/python bench/events.py   (about 3 minutes)
 
 It starts its own PostgreSQL + tansu Kafka through infra.stack (data under bench/out/stack-events),
 migrates a fresh database, uses a fresh topic prefix, and stops everything it started at the end.
@@ -14,14 +14,17 @@ migrates a fresh database, uses a fresh topic prefix, and stops everything it st
 2. End-to-end latency at a steady 500 events/s: one event per transaction (paced on a monotonic
    schedule), relay in its process, the "bench" consumer group in another process whose handler
    stamps time.time(); latency = handler time − the publisher's time.time() right after commit.
-   The Kafka record timestamp (set by the relay's send()) splits it into relay pickup and delivery.
+   The Kafka record timestamp (the relay's send(), 1 ms resolution) and the time the consumer's poll()
+   returned split it into relay pickup, fetch, and apply stages.
 
-Try client settings without editing the services (figures are printed for whatever is passed):
-    --consumer-config '{"fetch_max_wait_ms": 20}'   overrides for hub.events.kafka.new_consumer
+Try settings without editing the services (figures are printed for whatever is passed):
+    --consumer-config '{"fetch_max_wait_ms": 50}'   overrides for hub.events.kafka.new_consumer
     --poll-timeout-ms 100                          Consumer.run(poll_timeout_ms=...)
     --relay-config '{"linger_ms": 0}'              producer overrides for the relay (runs Relay in
                                                    this script instead of manage.py run_service)
+    --rate 200                                     events/s for the latency run
     --only latency | throughput
+    EVENTS_RELAY_BATCH_SIZE=5000 (any EVENTS_* setting) in the environment reaches the relay too.
 The last line printed is one JSON object with every figure.
 """
 
@@ -29,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import logging
 import math
@@ -56,7 +58,7 @@ BACKLOG_EVENTS = 50_000
 PUBLISH_TX_SIZE = 1_000
 ROUNDS = 3
 WARMUP_MESSAGES = 300
-RATE = 500  # events/s for the latency run
+RATE = 500  # events/s for the latency run (--rate)
 MEASURE_SECONDS = 20.0
 POLL_SECONDS = 0.05
 LATENCY_FIRST_ID = 1_000_001  # keeps latency events apart from the backlog's ids 1..50,000
@@ -273,7 +275,21 @@ def backlog_messages() -> list[tuple[bytes, bytes]]:
         return [(key.encode(), body.encode()) for key, body in cursor.fetchall()]
 
 
-def create_topic(name: str) -> None:
+def round_topic(kind: str, n: int) -> str:
+    """A fresh topic for every round, so no round writes after another one's data."""
+    from django.conf import settings
+
+    return f"{settings.KAFKA_TOPIC_PREFIX}tp-{kind}-{n}"
+
+
+def create_round_topics() -> None:
+    """Every topic the throughput rounds use, created before any producer starts.
+
+    kafka-python 3.0.12 never tracks a topic it first saw in its bootstrap metadata; once it is sent
+    to a topic created later, its metadata requests cover only that one, the older topics lose their
+    leaders, and the sender thread spins at ~100% of a core for as long as the producer lives. A relay
+    sending to a topic made mid-run would pay that; production topics all exist before it starts.
+    """
     from django.conf import settings
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
@@ -282,9 +298,10 @@ def create_topic(name: str) -> None:
 
     # Same partition count as the topic the relay really writes OrganisationCreated to.
     partitions = next(s.partitions for s in topic_specs() if s.name == topic_for_event(ORG_CREATED))
+    names = [round_topic(kind, n) for kind in ("raw", "relay") for n in range(ROUNDS + 1)]
     admin = KafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, client_id="bench-admin")
     try:
-        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names])
     finally:
         admin.close()
 
@@ -329,20 +346,16 @@ def prune_outbox() -> None:
 
 
 def measure_throughput(children: Children, backlog: dict[str, float]) -> dict[str, Any]:
-    from django.conf import settings
-
     from hub.events.kafka import close_quietly, new_producer
 
     messages = backlog_messages()
-    prefix = settings.KAFKA_TOPIC_PREFIX
     pids = {"bench": os.getpid(), **children.pids()}
     seconds: dict[str, list[float]] = {"raw": [], "relay": []}
     cpu: dict[str, dict[str, float]] = {"raw": {}, "relay": {}}
 
     producer = new_producer()  # the relay's exact producer config
     try:
-        create_topic(f"{prefix}warm-raw")
-        raw_round(producer, f"{prefix}warm-raw", messages[:WARMUP_MESSAGES])
+        raw_round(producer, round_topic("raw", 0), messages[:WARMUP_MESSAGES])  # round 0: warm-up
         rounds: dict[str, Callable[[str], float]] = {
             "raw": lambda topic: raw_round(producer, topic, messages),
             "relay": lambda topic: relay_round(topic, children),
@@ -350,10 +363,8 @@ def measure_throughput(children: Children, backlog: dict[str, float]) -> dict[st
         for n in range(1, ROUNDS + 1):
             # Interleaved, so drift on this shared 2-core machine hits both sides alike.
             for kind, run in rounds.items():
-                topic = f"{prefix}tp-{kind}-{n}"  # a fresh topic for every round
-                create_topic(topic)
                 before = cpu_seconds(pids)
-                took = run(topic)
+                took = run(round_topic(kind, n))
                 after = cpu_seconds(pids)
                 seconds[kind].append(took)
                 for name in after:
@@ -403,11 +414,11 @@ def inbox_count() -> int:
     return sql_value("SELECT count(*) FROM events_inboxentry WHERE consumer = %s", [CONSUMER])
 
 
-def publish_at_rate(first_id: int, seconds: float, commits: dict[int, float]) -> dict[str, float]:
-    """One OrganisationCreated per transaction at RATE/s for `seconds`, ids from `first_id`; records
+def publish_at_rate(first_id: int, seconds: float, commits: dict[int, float], rate: int) -> dict[str, float]:
+    """One OrganisationCreated per transaction at `rate`/s for `seconds`, ids from `first_id`; records
     time.time() right after each commit returns. Paced on a monotonic schedule (sleep until the next
     slot, never sleep-after-work), so slow commits do not lower the rate unless we fall behind."""
-    interval = 1.0 / RATE
+    interval = 1.0 / rate
     start = time.monotonic()
     worst_lag = 0.0
     n = 0
@@ -452,7 +463,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def measure_latency(children: Children, consumer_config: dict[str, Any], poll_timeout_ms: int) -> dict[str, Any]:
+def measure_latency(
+    children: Children, *, rate: int, consumer_config: dict[str, Any], poll_timeout_ms: int
+) -> dict[str, Any]:
     out = DATA_DIR / f"consumer-{os.getpid()}.json"
     out.unlink(missing_ok=True)
     argv = python_argv(
@@ -471,23 +484,23 @@ def measure_latency(children: Children, consumer_config: dict[str, Any], poll_ti
 
     # One probe event first: the group join (~3 s here) and process start must not count as latency.
     started = time.monotonic()
-    publish_at_rate(LATENCY_FIRST_ID, 1 / RATE, commits)
+    publish_at_rate(LATENCY_FIRST_ID, 1 / rate, commits, rate)
     wait_until(lambda: inbox_count() >= 1, timeout=60, what="the bench consumer to join", children=children)
     print(f"  consumer process started and joined its group in {time.monotonic() - started:.1f} s")
 
     # Warm-up at the measured rate until the consumer keeps up (at most 50 ms of events behind).
     warmup_started = time.monotonic()
-    while time.monotonic() - warmup_started < 2 or inbox_count() < len(commits) - RATE // 20:
-        publish_at_rate(LATENCY_FIRST_ID + len(commits), 1.0, commits)
+    while time.monotonic() - warmup_started < 2 or inbox_count() < len(commits) - rate // 20:
+        publish_at_rate(LATENCY_FIRST_ID + len(commits), 1.0, commits, rate)
         if time.monotonic() - warmup_started > 30:
             print("  (the consumer is still behind after 30 s of warm-up; measuring anyway)")
             break
 
     first_measured = LATENCY_FIRST_ID + len(commits)
     pids = {"publisher": os.getpid(), **children.pids()}
-    cpu_before = cpu_seconds(pids)
-    publisher = publish_at_rate(first_measured, MEASURE_SECONDS, commits)
-    cpu = cpu_share(cpu_before, cpu_seconds(pids), MEASURE_SECONDS)
+    cpu_before, measure_started = cpu_seconds(pids), time.monotonic()
+    publisher = publish_at_rate(first_measured, MEASURE_SECONDS, commits, rate)
+    cpu = cpu_share(cpu_before, cpu_seconds(pids), time.monotonic() - measure_started)
     total = len(commits)
     wait_until(
         lambda: inbox_count() >= total,
@@ -496,17 +509,20 @@ def measure_latency(children: Children, consumer_config: dict[str, Any], poll_ti
         children=children,
     )
     children.stop("consumer")  # SIGTERM: it writes its handler timings, then exits
-    seen: dict[int, tuple[float, float]] = {}
-    for org_id, handled_at, record_ms in json.loads(out.read_text()):
-        seen.setdefault(org_id, (handled_at, record_ms / 1000))  # a redelivery keeps the first call
+    seen: dict[int, tuple[float, float, float]] = {}
+    for org_id, *times in json.loads(out.read_text()):
+        seen.setdefault(org_id, tuple(times))  # (handler, relay send(), poll return); redeliveries ignored
     out.unlink()
 
     measured = [org_id for org_id in commits if org_id >= first_measured and org_id in seen]
     if not measured:
         raise RuntimeError("no measured event reached the bench handler; see bench/out/stack-events/*.log")
     e2e = [(seen[o][0] - commits[o]) * 1000 for o in measured]
-    pickup = [(seen[o][1] - commits[o]) * 1000 for o in measured]  # commit → relay's send()
-    delivery = [(seen[o][0] - seen[o][1]) * 1000 for o in measured]  # relay's send() → handler
+    stages = {
+        "relay_pickup": [(seen[o][1] - commits[o]) * 1000 for o in measured],  # commit → relay send()
+        "fetch": [(seen[o][2] - seen[o][1]) * 1000 for o in measured],  # send() → consumer poll() returns
+        "apply": [(seen[o][0] - seen[o][2]) * 1000 for o in measured],  # poll() → handler (queued in batch)
+    }
     result = {
         "e2e_p50_ms": round(percentile(e2e, 50), 1),
         "e2e_p99_ms": round(percentile(e2e, 99), 1),
@@ -515,16 +531,14 @@ def measure_latency(children: Children, consumer_config: dict[str, Any], poll_ti
         "e2e_missing": sum(1 for o in commits if o >= first_measured and o not in seen),
         "publish_rate_eps": round(publisher["rate"], 1),
         "publish_worst_lag_ms": round(publisher["worst_lag_ms"], 1),
-        "relay_pickup_p50_ms": round(percentile(pickup, 50), 1),
-        "relay_pickup_p99_ms": round(percentile(pickup, 99), 1),
-        "delivery_p50_ms": round(percentile(delivery, 50), 1),
-        "delivery_p99_ms": round(percentile(delivery, 99), 1),
+        **{f"{stage}_p{p}_ms": round(percentile(values, p), 1) for stage, values in stages.items() for p in (50, 99)},
         "e2e_cpu_pct": cpu,
+        "e2e_rate_target_eps": rate,
         "consumer_config": consumer_config,
         "poll_timeout_ms": poll_timeout_ms,
     }
     print(
-        f"publisher: {result['publish_rate_eps']:.1f} events/s achieved (target {RATE}), "
+        f"publisher: {result['publish_rate_eps']:.1f} events/s achieved (target {rate}), "
         f"one per transaction, worst lag behind schedule {result['publish_worst_lag_ms']:.1f} ms"
     )
     print(
@@ -532,11 +546,12 @@ def measure_latency(children: Children, consumer_config: dict[str, Any], poll_ti
         f"p99 {result['e2e_p99_ms']} ms, max {result['e2e_max_ms']} ms  (goal p99 ≤ 150 ms); "
         f"{result['e2e_missing']} missing"
     )
-    print(
-        f"  of which commit → relay send(): p50 {result['relay_pickup_p50_ms']} ms, "
-        f"p99 {result['relay_pickup_p99_ms']} ms"
-    )
-    print(f"  of which relay send() → handler: p50 {result['delivery_p50_ms']} ms, p99 {result['delivery_p99_ms']} ms")
+    for stage, what in (
+        ("relay_pickup", "commit → relay send()"),
+        ("fetch", "relay send() → consumer poll() returns"),
+        ("apply", "poll() returns → handler"),
+    ):
+        print(f"  stage {what}: p50 {result[f'{stage}_p50_ms']} ms, p99 {result[f'{stage}_p99_ms']} ms")
     print(f"  CPU, % of one core (2 cores = 200%): {format_cpu(cpu)}")
     return result
 
@@ -563,21 +578,35 @@ def serve_consumer(stop: threading.Event, out: Path, overrides: dict[str, Any], 
     from hub.events.consumer import Consumer
     from hub.events.registry import handles
 
-    calls: list[tuple[int, float, int]] = []
-    record_ms = [0]
+    calls: list[tuple[int, float, float, float]] = []  # (organisation_id, handler, relay send(), poll return)
+    now = {"sent": 0.0, "polled": 0.0}  # of the record being applied / the last poll
 
     class TimedConsumer(Consumer):
         def apply_with_retries(self, record: Any, stop: threading.Event) -> Any:
-            record_ms[0] = record.timestamp  # CreateTime, stamped by the relay's producer.send()
+            now["sent"] = record.timestamp / 1000  # CreateTime, stamped by the relay's producer.send()
             return super().apply_with_retries(record, stop)
 
     @handles(ORG_CREATED, consumer=CONSUMER)
     def on_organisation_created(event: Any) -> None:
-        calls.append((event.organisation_id, time.time(), record_ms[0]))
+        calls.append((event.organisation_id, time.time(), now["sent"], now["polled"]))
 
-    if overrides:
-        # Consumer.run builds its client through this module function: the one seam for trying settings.
-        kafka.new_consumer = functools.partial(kafka.new_consumer, **overrides)  # type: ignore[assignment]
+    new_consumer = kafka.new_consumer
+
+    def timed_new_consumer(*topics: str, **config: Any) -> Any:
+        # Consumer.run builds its client through this module function: the one seam to try settings
+        # and to note when each poll() returns, without touching the consumer runtime.
+        client = new_consumer(*topics, **{**config, **overrides})
+        poll = client.poll
+
+        def timed_poll(*args: Any, **kwargs: Any) -> Any:
+            batch = poll(*args, **kwargs)
+            now["polled"] = time.time()
+            return batch
+
+        client.poll = timed_poll
+        return client
+
+    kafka.new_consumer = timed_new_consumer  # type: ignore[assignment]
     try:
         TimedConsumer(CONSUMER).run(stop, poll_timeout_ms=poll_timeout_ms)
     finally:
@@ -598,26 +627,28 @@ def bench_stack() -> Iterator[Children]:
     database = None
     try:
         database, database_url = create_database(urls["DATABASE_URL"])
-        configure_env(urls, database_url)
+        configure_env(urls, database_url)  # from here on the Django settings can be read
         setup_django()
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
         print(f"stack up (PostgreSQL + tansu Kafka); fresh database migrated in {time.perf_counter() - started:.1f} s")
         yield children
     finally:
-        children.stop_all()
-        from django.db import connections
+        try:
+            children.stop_all()
+            if database:
+                from django.db import connections
 
-        connections.close_all()
-        if database:
-            with contextlib.suppress(Exception):
+                connections.close_all()
                 drop_database(urls["DATABASE_URL"], database)
-        stack.down()
+        finally:
+            stack.down()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("all", "throughput", "latency"), default="all")
+    parser.add_argument("--rate", type=int, default=RATE, help="events/s for the latency run")
     parser.add_argument("--consumer-config", default="{}", help="JSON overrides for new_consumer()")
     parser.add_argument("--poll-timeout-ms", type=int, default=500, help="Consumer.run poll timeout (its default)")
     parser.add_argument("--relay-config", default="{}", help="JSON producer overrides for the relay")
@@ -636,12 +667,17 @@ def main() -> None:
         # Before the relay starts: with a relay running these events would go to the real topic too,
         # and the latency consumer would then have 50,000 of them to chew through first.
         backlog = build_backlog() if throughput else {}
+        if throughput:
+            create_round_topics()
         start_relay(children, json.loads(args.relay_config))
         warm_relay(children)
         if throughput:
             results.update(measure_throughput(children, backlog))
         if args.only in ("all", "latency"):
-            results.update(measure_latency(children, json.loads(args.consumer_config), args.poll_timeout_ms))
+            config = json.loads(args.consumer_config)
+            results.update(
+                measure_latency(children, rate=args.rate, consumer_config=config, poll_timeout_ms=args.poll_timeout_ms)
+            )
     results["relay_config"] = json.loads(args.relay_config)
     for key in ("relay_eps", "raw_eps", "relay_ratio", "e2e_p50_ms", "e2e_p99_ms"):
         results.setdefault(key, None)  # keys the reader expects, even when a part was skipped

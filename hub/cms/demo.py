@@ -39,15 +39,17 @@ NEWS = [
 ]
 
 
-def _add(parent: Page, page: Page) -> Page:
+def _add(parent: Page, page: Page, *, in_menu: bool = False) -> Page:
+    page.show_in_menus = in_menu
     parent.add_child(instance=page)
     page.save_revision().publish()
     return page
 
 
-def _child(parent: Page, model: type[Page], **fields: object) -> Page:
+def _section(parent: Page, model: type[Page], **fields: object) -> Page:
+    """A top section of the site, shown in the main navigation."""
     existing = model.objects.child_of(parent).first()
-    return existing or _add(parent, model(**fields))
+    return existing or _add(parent, model(**fields), in_menu=True)
 
 
 def _home() -> HomePage:
@@ -72,21 +74,21 @@ def _home() -> HomePage:
 def load() -> Iterator[str]:
     with transaction.atomic():
         home = _home()
-        library = _child(home, PolicyLibraryPage, title="政策文件", slug="policies", intro="政府信息公开：政策文件库")
+        library = _section(home, PolicyLibraryPage, title="政策文件", slug="policies", intro="政府信息公开：政策文件库")
         if not PolicyDocumentPage.objects.filter(index_number=ACTION_PLAN_INDEX).exists():
             policy_import_official_text(
                 library=library,
                 text=ACTION_PLAN.read_text(encoding="utf-8"),
                 publish=True,
             )
-        news = _child(home, NewsIndexPage, title="新闻动态", slug="news")
+        news = _section(home, NewsIndexPage, title="新闻动态", slug="news")
         for title, day, summary in NEWS:
             if not NewsArticlePage.objects.filter(title=title).exists():
                 body = [{"type": "paragraph", "value": f"<p>{summary}</p>"}]
                 _add(
                     news, NewsArticlePage(title=title, slug=f"news-{day:%Y%m%d}", date=day, summary=summary, body=body)
                 )
-        notices = _child(home, AnnouncementIndexPage, title="通知公告", slug="notices")
+        notices = _section(home, AnnouncementIndexPage, title="通知公告", slug="notices")
         if not AnnouncementPage.objects.exists():
             _add(
                 notices,
@@ -99,7 +101,7 @@ def load() -> Iterator[str]:
                     body=[{"type": "paragraph", "value": "<p>请于截止日期前通过平台提交场景需求。</p>"}],
                 ),
             )
-        _child(
+        _section(
             home,
             StandardPage,
             title="无障碍声明",

@@ -106,6 +106,8 @@ class Relay:
         deadline = time.monotonic() + self.idle_wait
         while not stop.is_set() and (remaining := deadline - time.monotonic()) > 0:
             if any(True for _ in conn.notifies(timeout=min(remaining, 0.5), stop_after=1)):
+                for _ in conn.notifies(timeout=0):  # one read serves every commit queued so far
+                    pass
                 return
 
     def run(self, stop: threading.Event) -> None:
@@ -125,7 +127,9 @@ class Relay:
                     log.warning("sending to Kafka failed; retrying", exc_info=True)
                     stop.wait(1.0)
                     continue
-                if not moved:
+                if moved < self.batch_size:
+                    # Less than a full batch: nothing else is waiting. Commits made meanwhile have
+                    # queued their notifications, so this returns at once for them.
                     self.wait_for_commit(conn, stop)
         finally:
             if self._producer is not None:

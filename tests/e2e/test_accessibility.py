@@ -15,15 +15,25 @@ from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from playwright.sync_api import BrowserContext, Page, expect
 from wagtail.coreutils import get_supported_content_language_variant
-from wagtail.models import Locale, Site
+from wagtail.models import Locale
 from wagtail.models import Page as WagtailPage
 
 from hub.cms.display import COOKIE_NAME, SCHEMES
-from hub.cms.models import HomePage
+from hub.cms import demo
+from hub.cms.models import (
+    AnnouncementIndexPage,
+    AnnouncementPage,
+    HomePage,
+    NewsArticlePage,
+    NewsIndexPage,
+    PolicyDocumentPage,
+    PolicyLibraryPage,
+    StandardPage,
+)
 from tests.factories import UserFactory
 
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts" / "accessibility"
-ANONYMOUS_PAGES = ["/", "/accounts/login/", "/accounts/signup/"]
+ACCOUNT_PAGES = ["/accounts/login/", "/accounts/signup/"]
 SIGNED_IN_PAGES = ["/notifications/"]
 BLOCKING = ("serious", "critical")
 axe = Axe()
@@ -31,25 +41,32 @@ axe = Axe()
 
 @pytest.fixture
 def site(live_server_url: str) -> str:
-    """The live server with the portal's home page as the site root, so `/` renders base.html.
+    """The live server with the demo portal (home, policy library with the action plan, news,
+    announcements, a standard page), so every page type is there to check.
 
-    Wagtail's placeholder page does not use our templates, and an earlier browser test's flush
-    may have removed even the tree's root and the default locale, so all of them are made here.
+    An earlier browser test's flush may have removed even the tree's root and the default locale,
+    so they are made again first.
     """
     Locale.objects.get_or_create(language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
-    root = WagtailPage.get_first_root_node() or WagtailPage.add_root(instance=WagtailPage(title="Root", slug="root"))
-    home = HomePage.objects.first()
-    if home is None:
-        WagtailPage.objects.filter(depth=2, content_type__model="page").delete()
-        home = HomePage(
-            title="皖智汇 · 通用人工智能开放平台",
-            slug="home",
-            intro="汇聚算力、数据、场景与资金，服务全省通用人工智能创新发展。",
-        )
-        root.add_child(instance=home)
-        home.save_revision().publish()
-    Site.objects.update_or_create(is_default_site=True, defaults={"root_page": home, "hostname": "localhost"})
+    if WagtailPage.get_first_root_node() is None:
+        WagtailPage.add_root(instance=WagtailPage(title="Root", slug="root"))
+    list(demo.load())
     return live_server_url
+
+
+def portal_pages() -> list[str]:
+    """One page of every portal type, as a path."""
+    kinds = [
+        HomePage,
+        PolicyLibraryPage,
+        PolicyDocumentPage,
+        NewsIndexPage,
+        NewsArticlePage,
+        AnnouncementIndexPage,
+        AnnouncementPage,
+        StandardPage,
+    ]
+    return [kind.objects.live().first().url for kind in kinds]
 
 
 def choose(context: BrowserContext, site: str, value: str) -> None:
@@ -98,7 +115,8 @@ def test_axe_finds_no_serious_problem_in_any_scheme_with_or_without_elder_mode(b
     anonymous = browser.new_context(locale="zh-CN").new_page()
     signed_in = browser.new_context(locale="zh-CN").new_page()
     sign_in(signed_in, site, "wangfang")
-    visits = [(anonymous, path) for path in ANONYMOUS_PAGES] + [(signed_in, path) for path in SIGNED_IN_PAGES]
+    anonymous_pages = portal_pages() + ACCOUNT_PAGES
+    visits = [(anonymous, path) for path in anonymous_pages] + [(signed_in, path) for path in SIGNED_IN_PAGES]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     report: list[str] = []  # every impact, kept as an artifact for review
     problems: list[str] = []
@@ -199,7 +217,7 @@ def test_twice_the_text_fits_a_320px_wide_screen(browser, site):
         assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "32px"
         for cookie in ("zoom:200", "zoom:200|elder:1"):
             choose(context, site, cookie)
-            for path in ANONYMOUS_PAGES:
+            for path in portal_pages() + ACCOUNT_PAGES:
                 page.goto(site + path)
                 open_toolbar(page)
                 width = page.evaluate("[document.scrollingElement.scrollWidth, innerWidth]")
