@@ -18,8 +18,8 @@ from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale
 from wagtail.models import Page as WagtailPage
 
-from hub.cms.display import COOKIE_NAME, SCHEMES
 from hub.cms import demo
+from hub.cms.display import COOKIE_NAME, SCHEMES
 from hub.cms.models import (
     AnnouncementIndexPage,
     AnnouncementPage,
