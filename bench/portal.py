@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make infra/ importable
 
+from infra.run import web_command  # noqa: E402
 from infra.stack import Stack  # noqa: E402
 
 DATA_DIR = ROOT / "bench" / "out" / "portal-stack"
@@ -139,19 +140,7 @@ def main() -> None:
         path = action_plan_path(env)  # already percent-encoded by Wagtail
         port = free_port()
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "hub.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
+            web_command(port, "--log-level", "warning", "--no-access-log"),
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -29,8 +29,9 @@ class RunError(Exception):
     pass
 
 
-def web_command(http_port: int) -> list[str]:
-    return [PYTHON, "-m", "uvicorn", "hub.asgi:application", "--host", "127.0.0.1", "--port", str(http_port)]
+def web_command(http_port: int, *options: str) -> list[str]:
+    """The ASGI server: HTTP and websockets (also what the browser tests and bench/portal.py serve)."""
+    return [PYTHON, "-m", "uvicorn", "hub.asgi:application", "--host", "127.0.0.1", "--port", str(http_port), *options]
 
 
 def background_commands(data_dir: Path) -> dict[str, list[str]]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from infra.run import web_command
 from tests.support import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -38,17 +38,7 @@ def _answers(port: int) -> bool:
 def live_server_url(start_process: Callable) -> str:
     """uvicorn serving hub.asgi (HTTP and websockets) on a free port, against the test database."""
     port = _free_port()
-    start_process(
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "hub.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        manage=False,
-    )
+    start_process(*web_command(port), manage=False)
     wait_for(lambda: _answers(port), timeout=30)
     return f"http://127.0.0.1:{port}"
 

@@ -14,11 +14,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from playwright.sync_api import BrowserContext, Page, expect
-from wagtail.coreutils import get_supported_content_language_variant
-from wagtail.models import Locale
-from wagtail.models import Page as WagtailPage
 
-from hub.cms import demo
 from hub.cms.display import COOKIE_NAME, SCHEMES
 from hub.cms.models import (
     AnnouncementIndexPage,
@@ -31,6 +27,7 @@ from hub.cms.models import (
     StandardPage,
 )
 from tests.factories import UserFactory
+from tests.hub.cms import pages
 
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts" / "accessibility"
 ACCOUNT_PAGES = ["/accounts/login/", "/accounts/signup/"]
@@ -42,15 +39,8 @@ axe = Axe()
 @pytest.fixture
 def site(live_server_url: str) -> str:
     """The live server with the demo portal (home, policy library with the action plan, news,
-    announcements, a standard page), so every page type is there to check.
-
-    An earlier browser test's flush may have removed even the tree's root and the default locale,
-    so they are made again first.
-    """
-    Locale.objects.get_or_create(language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
-    if WagtailPage.get_first_root_node() is None:
-        WagtailPage.add_root(instance=WagtailPage(title="Root", slug="root"))
-    list(demo.load())
+    announcements, a standard page), so every page type is there to check."""
+    pages.demo_portal()
     return live_server_url
 
 

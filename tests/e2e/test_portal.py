@@ -2,20 +2,14 @@
 
 from django.conf import settings
 from playwright.sync_api import expect
-from wagtail.coreutils import get_supported_content_language_variant
-from wagtail.models import Locale
-from wagtail.models import Page as WagtailPage
 
-from hub.cms import demo
+from tests.hub.cms import pages
 
 ARTIFACTS = settings.BASE_DIR / "var" / "test-artifacts" / "portal"
 
 
 def test_a_reader_reads_the_action_plan_by_its_table_of_contents_and_switches_language(browser, live_server_url):
-    Locale.objects.get_or_create(language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
-    if WagtailPage.get_first_root_node() is None:
-        WagtailPage.add_root(instance=WagtailPage(title="Root", slug="root"))
-    list(demo.load())
+    pages.demo_portal()
     page = browser.new_context(locale="zh-CN").new_page()
     page.goto(f"{live_server_url}/")
     page.get_by_role("link", name="安徽省通用人工智能创新发展三年行动计划(2023—2025年)").first.click()

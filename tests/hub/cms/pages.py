@@ -6,8 +6,10 @@ import datetime
 import itertools
 
 from django.conf import settings
+from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page, Site
 
+from hub.cms import demo
 from hub.cms.models import (
     AnnouncementIndexPage,
     AnnouncementPage,
@@ -31,14 +33,25 @@ def add(parent: Page, page: Page, *, publish: bool = True) -> Page:
     return page
 
 
-def home() -> HomePage:
-    """A HomePage as the default site's root (Wagtail's placeholder page goes).
+def tree_root() -> Page:
+    """Wagtail's root page, with the default locale.
 
     A transactional test starts from empty tables, without the root page and locale Wagtail's
     migrations made, so they are made again here when missing.
     """
-    Locale.objects.get_or_create(language_code=settings.LANGUAGE_CODE)
-    root = Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
+    Locale.objects.get_or_create(language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
+    return Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
+
+
+def demo_portal() -> None:
+    """The whole demo portal (home, policy library with the action plan, news, announcements)."""
+    tree_root()
+    list(demo.load())
+
+
+def home() -> HomePage:
+    """A HomePage as the default site's root (Wagtail's placeholder page goes)."""
+    root = tree_root()
     Page.objects.filter(depth=2, content_type__model="page").delete()
     page = add(root, HomePage(title="皖智汇", slug="home"))
     Site.objects.update_or_create(is_default_site=True, defaults={"root_page": page, "hostname": "localhost"})
