@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import traceback
+import uuid
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -24,9 +25,9 @@ from kafka import OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from hub.events import kafka
-from hub.events.envelope import Envelope, EnvelopeError
+from hub.events.envelope import Envelope
 from hub.events.failpoints import failpoint
-from hub.events.registry import EventSchemaError, Handler, UnknownEventType, decode, event_class, handlers_for
+from hub.events.registry import Handler, UnknownEventType, decode, event_class, handlers_for
 from hub.events.topics import deadletter_topic, topic_for_event, topic_name
 from hub.observability import correlation
 
@@ -89,7 +90,8 @@ class Consumer:
             if not handlers:
                 return Outcome.IGNORED
             event = decode(envelope.type, envelope.data)
-        except (EnvelopeError, EventSchemaError, UnknownEventType, TypeError) as exc:
+            uuid.UUID(envelope.id)  # the inbox keys events by UUID, which every publish() gives them
+        except (ValueError, UnknownEventType, TypeError) as exc:  # EnvelopeError, EventSchemaError included
             raise PoisonMessage(str(exc)) from exc
         token = _current.set(envelope)
         try:

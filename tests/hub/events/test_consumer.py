@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from hub.accounts.services import membership_grant
-from hub.events.consumer import Outcome, read_topic
+from hub.events.consumer import Outcome, PoisonMessage, read_topic
 from hub.events.deadletters import replay_dead_letters
 from hub.events.kafka import producer
 from hub.events.models import InboxEntry, OutboxEvent
@@ -151,6 +151,16 @@ def test_a_message_that_breaks_its_schema_goes_straight_to_dead_letters(run_in_t
     (letter,) = dead_letters()
     assert letter["attempts"] == 1  # retrying cannot fix a malformed event
     assert "PoisonMessage" in letter["error"] and "membership_id" in letter["error"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_whose_id_is_not_a_uuid_is_poison_not_retried():
+    grant_memberships(1)
+    (body,) = outbox_bodies()
+    bad = json.loads(body) | {"id": "not-a-uuid"}
+    with pytest.raises(PoisonMessage, match="badly formed hexadecimal UUID"):
+        consumer("notifier").apply(json.dumps(bad))
+    assert not Notification.objects.exists()
 
 
 def test_a_consumer_stops_gracefully_on_sigterm(start_process, kafka):
