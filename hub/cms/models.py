@@ -20,7 +20,27 @@ from hub.cms.blocks import AttachmentBlock, BodyBlock, heading_anchor
 PAGE_SIZE = 20
 
 
-class HomePage(Page):
+class SectionMeta:
+    """Meta tags of a page that introduces a section: described by its intro."""
+
+    og_type = "website"
+
+    @property
+    def meta_description(self) -> str:
+        return getattr(self, "intro", "")
+
+
+class ArticleMeta:
+    """Meta tags of a page that is read as an article: described by its summary."""
+
+    og_type = "article"
+
+    @property
+    def meta_description(self) -> str:
+        return getattr(self, "summary", "")
+
+
+class HomePage(SectionMeta, Page):
     """The portal's front page: the programme's welcome, then the latest news and policies."""
 
     intro = models.CharField(_("intro"), max_length=300, blank=True)
@@ -43,7 +63,7 @@ class HomePage(Page):
         return context
 
 
-class StandardPage(Page):
+class StandardPage(SectionMeta, Page):
     """About pages, contact details, site statements (e.g. the accessibility statement)."""
 
     intro = models.CharField(_("intro"), max_length=300, blank=True)
@@ -56,7 +76,7 @@ class StandardPage(Page):
         verbose_name = _("standard page")
 
 
-class NewsIndexPage(Page):
+class NewsIndexPage(SectionMeta, Page):
     intro = models.CharField(_("intro"), max_length=300, blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("intro")]
@@ -73,7 +93,7 @@ class NewsIndexPage(Page):
         return context
 
 
-class NewsArticlePage(Page):
+class NewsArticlePage(ArticleMeta, Page):
     date = models.DateField(_("date"))
     source = models.CharField(_("source"), max_length=100, blank=True)
     summary = models.TextField(_("summary"), max_length=500, blank=True)
@@ -93,7 +113,7 @@ class NewsArticlePage(Page):
         verbose_name = _("news article")
 
 
-class PolicyLibraryPage(Page):
+class PolicyLibraryPage(SectionMeta, Page):
     """政策文件库: every policy document, filterable by topic, issuing body, year and validity."""
 
     intro = models.CharField(_("intro"), max_length=300, blank=True)
@@ -135,7 +155,7 @@ class Validity(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
-class PolicyDocumentPage(Page):
+class PolicyDocumentPage(ArticleMeta, Page):
     """政策文件 with the government disclosure metadata block (政府信息公开)."""
 
     index_number = models.CharField(_("index number (索引号)"), max_length=100, unique=True)
@@ -225,7 +245,7 @@ class PolicyDocumentPage(Page):
         ]
 
 
-class AnnouncementIndexPage(Page):
+class AnnouncementIndexPage(SectionMeta, Page):
     intro = models.CharField(_("intro"), max_length=300, blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("intro")]
@@ -242,7 +262,7 @@ class AnnouncementIndexPage(Page):
         return context
 
 
-class AnnouncementPage(Page):
+class AnnouncementPage(ArticleMeta, Page):
     """A competition, fund call or scenario call announced to the public."""
 
     class Kind(models.TextChoices):

@@ -37,6 +37,15 @@ def test_a_policy_page_shows_every_disclosure_field_and_a_table_of_contents(clie
         assert label in html and value in html, label
     assert 'href="#h-一总体思路"' in html and 'id="h-一总体思路"' in html
     assert f'<link rel="canonical" href="http://localhost{doc.url}">' in html
+    assert '<meta property="og:type" content="article">' in html
+
+
+def test_section_pages_are_described_by_their_intro(client, library):
+    library.intro = "政府信息公开：政策文件库"
+    library.save_revision().publish()
+    html = client.get(library.url).content.decode()
+    assert '<meta name="description" content="政府信息公开：政策文件库">' in html
+    assert '<meta property="og:type" content="website">' in html
 
 
 def test_a_repealed_document_is_marked_and_links_to_its_replacement(client, library):
