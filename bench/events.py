@@ -36,7 +36,6 @@ import json
 import logging
 import math
 import os
-import random
 import signal
 import statistics
 import subprocess
@@ -51,6 +50,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make hub/, services/ and infra/ importable
 
+from bench.workload import organisation_created  # noqa: E402
+
 DATA_DIR = ROOT / "bench" / "out" / "stack-events"  # bench/out is git-ignored
 ORG_CREATED = "accounts.organisation.created.v1"
 CONSUMER = "bench"
@@ -62,17 +63,6 @@ RATE = 500  # events/s for the latency run (--rate)
 MEASURE_SECONDS = 20.0
 POLL_SECONDS = 0.05
 LATENCY_FIRST_ID = 1_000_001  # keeps latency events apart from the backlog's ids 1..50,000
-
-# Pieces of realistic organisation names and regions; each event draws its own, so bodies vary in size.
-NAME_PARTS = (
-    "安徽省 合肥市 高新技术产业开发区 人工智能 通用大模型 产业创新中心 智能语音 具身智能机器人 "
-    "算力调度 科技成果转化 示范应用 联合实验室 有限责任公司 研究院 长三角 数据要素 智能制造 "
-    "工业互联网 开源社区 孵化基地"
-).split()
-REGION_PARTS = (
-    "安徽省合肥市蜀山区 望江西路 中国声谷 创新大道 芜湖市鸠江区 蚌埠市 滁州市 科学岛 运河新城 国家级 "
-    "经济技术开发区 大数据产业园 A座 18层 东侧"
-).split()
 
 
 # --------------------------------------------------------------------------- set-up
@@ -178,16 +168,6 @@ def start_relay(children: Children, relay_config: dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------- events and the database
-
-
-def organisation_created(org_id: int) -> Any:
-    from hub.accounts.events import OrganisationCreated
-
-    rng = random.Random(org_id)  # the same id gives the same body in every run
-    name = "".join(rng.choices(NAME_PARTS, k=rng.randint(12, 30))) + f"第{org_id}号"
-    region = "".join(rng.choices(REGION_PARTS, k=rng.randint(6, 16)))
-    kind = rng.choice(["startup", "incubator", "university", "enterprise", "fund"])
-    return OrganisationCreated(organisation_id=org_id, name=name, kind=kind, region=region)
 
 
 def publish_one(event: Any, key: int) -> None:
@@ -346,7 +326,7 @@ def prune_outbox() -> None:
 
 
 def measure_throughput(children: Children, backlog: dict[str, float]) -> dict[str, Any]:
-    from hub.events.kafka import close_quietly, new_producer
+    from hub.events.kafka import close_quietly, new_producer, track_topics
 
     messages = backlog_messages()
     pids = {"bench": os.getpid(), **children.pids()}
@@ -354,6 +334,7 @@ def measure_throughput(children: Children, backlog: dict[str, float]) -> dict[st
     cpu: dict[str, dict[str, float]] = {"raw": {}, "relay": {}}
 
     producer = new_producer()  # the relay's exact producer config
+    track_topics(producer, [round_topic("raw", n) for n in range(ROUNDS + 1)])
     try:
         raw_round(producer, round_topic("raw", 0), messages[:WARMUP_MESSAGES])  # round 0: warm-up
         rounds: dict[str, Callable[[str], float]] = {

@@ -30,10 +30,8 @@ import argparse
 import contextlib
 import json
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -47,6 +45,9 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make hub/ and infra/ importable
+
+from bench.workload import organisation_created  # noqa: E402
+from infra.stack import free_port  # noqa: E402
 
 DATA_DIR = ROOT / "bench" / "out" / "footprint-stack"  # bench/out is git-ignored
 STAMP = ROOT / ".venv" / ".installed"
@@ -84,20 +85,8 @@ ROLES = (
 )
 ROLE_ORDER = ("postgres", "redis", "kafka", "search", "stripe", "web", "worker", "beat", "relay", "notifier")
 
-NAME_PARTS = (
-    "安徽省 合肥市 高新区 人工智能 大模型 产业创新中心 智能语音 具身智能 机器人 算力调度 成果转化 "
-    "联合实验室 有限责任公司 研究院 长三角 数据要素 智能制造 工业互联网 开源社区 孵化基地"
-).split()
-REGION_PARTS = "蜀山区 望江西路 中国声谷 创新大道 芜湖市 蚌埠市 滁州市 科学岛 运河新城 大数据产业园 A座 18层".split()
-
 
 # --------------------------------------------------------------------------- launching make run
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run_env() -> dict[str, str]:
@@ -323,16 +312,6 @@ def database_url() -> str:
         if line.startswith("DATABASE_URL="):
             return line.split("=", 1)[1]
     raise RuntimeError(f"no DATABASE_URL in {DATA_DIR / 'stack.env'}")
-
-
-def organisation_created(org_id: int) -> Any:
-    from hub.accounts.events import OrganisationCreated
-
-    rng = random.Random(org_id)  # the same id gives the same body in every run
-    name = "".join(rng.choices(NAME_PARTS, k=rng.randint(10, 25))) + f"第{org_id}号"
-    region = "".join(rng.choices(REGION_PARTS, k=rng.randint(4, 12)))
-    kind = rng.choice(["startup", "incubator", "university", "enterprise", "fund"])
-    return OrganisationCreated(organisation_id=org_id, name=name, kind=kind, region=region)
 
 
 def publish_events(count: int) -> None:

@@ -19,7 +19,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,19 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make infra/ importable
 
-from infra.run import web_command  # noqa: E402
-from infra.stack import Stack  # noqa: E402
+from infra.run import wait_http, web_command  # noqa: E402
+from infra.stack import Stack, free_port  # noqa: E402
 
 DATA_DIR = ROOT / "bench" / "out" / "portal-stack"
 CLIENTS = 20
 REQUESTS_PER_CLIENT = 40
 WARMUP_PER_CLIENT = 5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def manage(*args: str, env: dict[str, str]) -> str:
@@ -58,19 +51,6 @@ def action_plan_path(env: dict[str, str]) -> str:
         "print(PolicyDocumentPage.objects.get(index_number=ACTION_PLAN_INDEX).url)"
     )
     return manage("shell", "-c", script, env=env).strip().splitlines()[-1]
-
-
-def wait_until_serving(port: int, path: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", path)
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the server did not serve {path} within {timeout}s")
 
 
 def client(
@@ -146,7 +126,7 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until_serving(port, path)
+        wait_http(f"http://127.0.0.1:{port}{path}", timeout=60)
 
         uncached, uncached_states, uncached_rps = run_phase(port, path, {"Cookie": "sessionid=bench-reader"})
         cached, cached_states, cached_rps = run_phase(port, path, {})

@@ -112,6 +112,13 @@ def _last_log_line(log: Path) -> str:
     return "(log empty)"
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on at this moment (for servers the tests and benchmarks start)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
 def _port_in_use(port: int) -> bool:
     """True if something already listens on 127.0.0.1:port (or on all interfaces).
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from hub.events.kafka import ensure_topics, reset_producer
-from tests.factories import UserFactory
 from tests.support import ThreadedService, process_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,11 +31,6 @@ def kafka(settings) -> str:
     settings.KAFKA_TOPIC_PREFIX = f"{os.environ['KAFKA_TOPIC_PREFIX']}{uuid.uuid4().hex[:8]}."
     ensure_topics()
     return settings.KAFKA_TOPIC_PREFIX
-
-
-@pytest.fixture
-def user(db):
-    return UserFactory()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -30,13 +31,25 @@ def new_producer(**overrides: Any) -> KafkaProducer:
     }
     config.update(overrides)
     producer = KafkaProducer(**config)
-    # kafka-python 3.0 does not track the topics it learns from its first metadata: once it sends to a
-    # topic made later, its refreshes cover that topic only, the others lose their leaders and the
-    # sender thread spins at a full core. Tracking every configured topic up front avoids it
-    # (tests/hub/events/test_kafka_clients.py shows the spin).
-    for spec in topic_specs():
-        producer._sender.add_topic(spec.name)
+    track_topics(producer, [spec.name for spec in topic_specs()], wait=False)
     return producer
+
+
+def track_topics(producer: KafkaProducer, names: Iterable[str], *, wait: bool = True) -> None:
+    """Keep `names` in every metadata refresh of this producer; with `wait`, until it knows them.
+
+    kafka-python 3.0 does not track the topics it learns from its first metadata: once it sends to a
+    topic made later, its refreshes cover that topic only, the others lose their leaders and the
+    sender thread spins at a full core; and a topic first used while a refresh is in flight can vanish
+    between two lookups of one send. Tracking a topic before its first send avoids both
+    (tests/hub/events/test_kafka_clients.py shows the spin).
+    """
+    names = list(names)
+    for name in names:
+        producer._sender.add_topic(name)
+    if wait:
+        for name in names:
+            producer.partitions_for(name)
 
 
 def producer() -> KafkaProducer:

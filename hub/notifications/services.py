@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from hub.accounts.models import User
 from hub.notifications.models import EmailDelivery, EmailPreference, Notification
+from hub.notifications.tasks import email_send
 
 
 def user_group(user_id: int) -> str:
@@ -39,8 +40,6 @@ def notification_create(
 
     Returns None if this event already notified this user (the unique constraint says so).
     """
-    from hub.notifications.tasks import email_send  # tasks import services; import here to keep one direction
-
     try:
         with transaction.atomic():
             notification = Notification.objects.create(

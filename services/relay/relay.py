@@ -48,6 +48,7 @@ class Relay:
         self.owned: list[int] = []
         self.sent = 0
         self._producer = None
+        self._tracked: set[str] = set()  # topics the current producer keeps metadata for
 
     def connect(self) -> psycopg.Connection:
         params = connections["default"].get_connection_params()
@@ -68,6 +69,7 @@ class Relay:
     def producer(self) -> Any:
         if self._producer is None:
             self._producer = kafka.new_producer(**self.producer_overrides)
+            self._tracked = set()
         return self._producer
 
     def relay_batch(self, conn: psycopg.Connection) -> int:
@@ -83,6 +85,9 @@ class Relay:
             return 0
         producer = self.producer()
         try:
+            if new_topics := {row[1] for row in rows} - self._tracked:
+                kafka.track_topics(producer, new_topics)
+                self._tracked |= new_topics
             futures = [
                 producer.send(topic, key=key.encode(), value=body.encode(), headers=HEADERS)
                 for _, topic, key, body in rows

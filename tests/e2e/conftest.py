@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from infra.run import web_command
+from infra.stack import free_port
 from tests.support import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -23,12 +24,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _answers(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -37,7 +32,7 @@ def _answers(port: int) -> bool:
 @pytest.fixture
 def live_server_url(start_process: Callable) -> str:
     """uvicorn serving hub.asgi (HTTP and websockets) on a free port, against the test database."""
-    port = _free_port()
+    port = free_port()
     start_process(*web_command(port), manage=False)
     wait_for(lambda: _answers(port), timeout=30)
     return f"http://127.0.0.1:{port}"
