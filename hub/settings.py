@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "hub.events",
     "hub.notifications",
     "hub.cms",
+    "hub.scenarios",
+    "hub.search",
     "wagtail.contrib.forms",
     "wagtail.contrib.table_block",
     "wagtail.contrib.sitemaps",

@@ -30,6 +30,8 @@ urlpatterns = [
     path("notifications/", include("hub.notifications.urls")),
     path("display/", include("hub.cms.display_urls")),
     path("dev/mail/", dev_mailbox, name="dev_mailbox"),
+    path("scenarios/", include("hub.scenarios.urls")),
+    path("search/", include("hub.search.urls")),
     path("", include("hub.cms.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,0 +1,1 @@
+"""The Elasticsearch layer: index definitions, indexing, queries and the search pages and API."""

@@ -1,0 +1,6 @@
+"""URLs of hub.search's pages."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "search"
+urlpatterns: list = []
