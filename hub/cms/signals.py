@@ -9,34 +9,19 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models.signals import post_delete
-from django.utils import timezone
 from wagtail.models import Page
 from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
 from hub.cms.cache import invalidate_pages_on_commit
-from hub.cms.events import PagePublished, PageUnpublished
+from hub.cms.events import PagePublished, PageUnpublished, next_page_version, page_type
 from hub.events.publish import publish
 
 
-def _page_type(page: Page) -> str:
-    return page.specific_class._meta.label_lower
-
-
 def on_page_published(sender: Any, instance: Page, **kwargs: Any) -> None:
-    now = timezone.now()
     with transaction.atomic():
         invalidate_pages_on_commit()
         publish(
-            PagePublished(
-                page_id=instance.pk,
-                page_type=_page_type(instance),
-                title=instance.title,
-                url=instance.get_url() or "",
-                locale=instance.locale.language_code,
-                # Wagtail's scheduled publishing sends the signal before stamping these on the instance.
-                first_published_at=(instance.first_published_at or now).isoformat(),
-                last_published_at=(instance.last_published_at or now).isoformat(),
-            ),
+            PagePublished.from_page(instance, version=next_page_version()),
             key=instance.pk,
             subject=f"page/{instance.pk}",
         )
@@ -46,7 +31,13 @@ def on_page_unpublished(sender: Any, instance: Page, **kwargs: Any) -> None:
     with transaction.atomic():
         invalidate_pages_on_commit()
         publish(
-            PageUnpublished(page_id=instance.pk, page_type=_page_type(instance), url=instance.get_url() or ""),
+            PageUnpublished(
+                page_id=instance.pk,
+                page_type=page_type(instance),
+                url=instance.get_url() or "",
+                version=next_page_version(),
+                locale=instance.locale.language_code,
+            ),
             key=instance.pk,
             subject=f"page/{instance.pk}",
         )

@@ -148,3 +148,10 @@ def test_publishing_and_unpublishing_a_page_publish_cms_events(library):
     assert [e["type"] for e in doc_events] == ["cms.page.published.v1", "cms.page.unpublished.v1"]
     assert doc_events[0]["data"]["page_type"] == "cms.policydocumentpage"
     assert doc_events[0]["data"]["title"] == doc.title
+    published, unpublished = (event["data"] for event in doc_events)
+    assert published["kind"] == "policy"
+    assert published["topic"] == doc.topic and published["issuing_body"] == doc.issuing_body
+    assert published["date"] == doc.publish_date.isoformat()
+    assert published["body_text"]  # the body's text, for search
+    assert "<" not in published["body_text"]
+    assert unpublished["version"] > published["version"] > 0  # the later event wins in the index
