@@ -6,3 +6,6 @@ class ScenariosConfig(AppConfig):
     name = "hub.scenarios"
     label = "scenarios"
     verbose_name = _("Scenario calls")
+
+    def ready(self) -> None:
+        from hub.scenarios import events  # noqa: F401  (registers the event types)
