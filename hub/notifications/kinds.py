@@ -10,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.functional import Promise
+from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -58,11 +60,55 @@ def _membership_granted(event: Any) -> Message:
     )
 
 
+def _proposal(fact: str, title: str | Promise) -> Callable[[Any], Message]:
+    """A scenarios.proposal.<fact> event: the title names the scenario; the body (from the scenarios
+    app's templates) links to the proposal's page."""
+
+    def render(event: Any) -> Message:
+        names = {"scenario": event.scenario_title, "organisation": event.organisation_name}
+        return Message(
+            # A scenario title may take up to 200 characters itself: the stored title (and subject) may not.
+            title=Truncator(str(title) % names).chars(200),
+            body=render_to_string(
+                f"scenarios/email/proposal_{fact}.txt", {**names, "url": f"{settings.SITE_URL}{event.url}"}
+            ),
+            url=event.url,
+        )
+
+    return render
+
+
 KINDS: dict[str, Kind] = {
     kind.event_type: kind
     for kind in [
         Kind("accounts.user.registered.v1", _("Welcome message"), _welcome),
         Kind("accounts.membership.granted.v1", _("A role granted to you"), _membership_granted),
+        # Scenario calls: the publishers hear of proposals sent and withdrawn, the startup of decisions.
+        Kind(
+            "scenarios.proposal.submitted.v1",
+            _("A proposal sent to your scenario"),
+            _proposal("submitted", _("New proposal to “%(scenario)s” from %(organisation)s")),
+        ),
+        Kind(
+            "scenarios.proposal.withdrawn.v1",
+            _("A proposal to your scenario withdrawn"),
+            _proposal("withdrawn", _("%(organisation)s withdrew its proposal to “%(scenario)s”")),
+        ),
+        Kind(
+            "scenarios.proposal.shortlisted.v1",
+            _("Your proposal shortlisted"),
+            _proposal("shortlisted", _("Your proposal to “%(scenario)s” is shortlisted")),
+        ),
+        Kind(
+            "scenarios.proposal.declined.v1",
+            _("Your proposal declined"),
+            _proposal("declined", _("Your proposal to “%(scenario)s” was declined")),
+        ),
+        Kind(
+            "scenarios.proposal.awarded.v1",
+            _("Your proposal awarded"),
+            _proposal("awarded", _("Your proposal to “%(scenario)s” won")),
+        ),
     ]
 }
 
