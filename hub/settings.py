@@ -117,6 +117,8 @@ KAFKA_BOOTSTRAP_SERVERS = env.list("KAFKA_BOOTSTRAP_SERVERS", default=["127.0.0.
 # Prefixes every topic and consumer group name: lets several deployments (or test runs) share a cluster.
 KAFKA_TOPIC_PREFIX = env.str("KAFKA_TOPIC_PREFIX", default="")
 ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="http://127.0.0.1:19200")
+# Prefixes every search index and alias (hub/search/indices.py), like KAFKA_TOPIC_PREFIX for topics.
+SEARCH_INDEX_PREFIX = env.str("SEARCH_INDEX_PREFIX", default="wanzhi-")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:18420")
 
 # --- Event backbone (hub/events) -----------------------------------------------

@@ -33,6 +33,7 @@ urlpatterns = [
     path("scenarios/", include("hub.scenarios.urls")),
     path("search/", include("hub.search.urls")),
     path("", include("hub.cms.urls")),
+    path("api/v1/search/", include("hub.search.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
 ]

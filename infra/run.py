@@ -22,7 +22,7 @@ from infra.stack import DEFAULT_DIR, REPO_ROOT, Stack, StackError
 
 PYTHON = sys.executable
 MANAGE = [PYTHON, str(REPO_ROOT / "manage.py")]
-SERVICES = ("relay", "notifier")
+SERVICES = ("relay", "notifier", "indexer")
 
 
 class RunError(Exception):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from hub.events.kafka import ensure_topics, reset_producer
 from tests.support import ThreadedService, process_database_url
@@ -94,3 +95,15 @@ def run_in_thread(
 @pytest.fixture
 def fast_retries(settings):
     settings.EVENTS = {**settings.EVENTS, "CONSUMER_MAX_TRIES": 2, "CONSUMER_BACKOFF_SECONDS": 0.05}
+
+
+@pytest.fixture
+def search_index(settings) -> Iterator[str]:
+    """Search indices of this test's own (a fresh SEARCH_INDEX_PREFIX), removed after the test."""
+    prefix = settings.SEARCH_INDEX_PREFIX = f"t{uuid.uuid4().hex[:8]}-"
+    yield prefix
+    es = Elasticsearch(os.environ["ELASTICSEARCH_URL"])  # the stack's, even if the test pointed settings elsewhere
+    # By name: Elasticsearch refuses wildcard deletes by default (action.destructive_requires_name).
+    names = sorted(es.options(ignore_status=404).indices.get(index=f"{prefix}*").body)
+    if names:
+        es.options(ignore_status=404).indices.delete(index=",".join(names))

@@ -13,6 +13,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Container
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -27,7 +28,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from hub.events import kafka
 from hub.events.envelope import Envelope
 from hub.events.failpoints import failpoint
-from hub.events.registry import Handler, UnknownEventType, decode, event_class, handlers_for
+from hub.events.registry import Event, Handler, UnknownEventType, decode, event_class, handlers_for
 from hub.events.topics import deadletter_topic, topic_for_event, topic_name
 from hub.observability import correlation
 
@@ -50,6 +51,46 @@ class Outcome(Enum):
 
 class PoisonMessage(Exception):
     """The message can never be applied as it is (not a CloudEvent, unknown type, breaks its schema)."""
+
+
+def parse_message(raw: bytes | str, *, wanted: Container[str]) -> tuple[Envelope, Event | None]:
+    """The message's envelope and typed event; the event is None when its type is not in `wanted`.
+
+    Raises PoisonMessage if the message can never be applied as it is: not a CloudEvent, a wanted type
+    that is not registered, data that breaks the type's schema, or an id that is not a UUID.
+    """
+    try:
+        envelope = Envelope.from_json(raw)
+        if envelope.type not in wanted:
+            return envelope, None
+        event = decode(envelope.type, envelope.data)
+        uuid.UUID(envelope.id)  # the inbox keys events by UUID, which every publish() gives them
+    except (ValueError, UnknownEventType, TypeError) as exc:  # EnvelopeError, EventSchemaError included
+        raise PoisonMessage(str(exc)) from exc
+    return envelope, event
+
+
+def dead_letter(record: ConsumerRecord, error: BaseException, *, consumer: str, attempts: int) -> None:
+    """Send `record` to the dead-letter topic with its error, for `replay_dead_letters` once fixed."""
+    value = record.value
+    reason = f"{type(error).__name__}: {error}"
+    letter = {
+        "consumer": consumer,
+        "error": reason,
+        "traceback": "".join(traceback.format_exception(error))[-4000:],
+        "attempts": attempts,
+        "failed_at": timezone.now().isoformat(),
+        "source": {"topic": record.topic, "partition": record.partition, "offset": record.offset},
+        "event": value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value,
+    }
+    headers = [("dlq-consumer", consumer.encode()), ("dlq-error", reason[:200].encode())]
+    kafka.producer().send(
+        deadletter_topic(),
+        key=record.key,
+        value=json.dumps(letter, ensure_ascii=False).encode(),
+        headers=headers,
+    ).get(timeout=30)
+    log.error("event dead-lettered", extra={"consumer": consumer, "error": reason})
 
 
 @dataclass
@@ -84,15 +125,10 @@ class Consumer:
     # --- applying one event -----------------------------------------------------------
     def apply(self, raw: bytes | str) -> Outcome:
         """Apply one message's event in one transaction with its inbox row; raise if the handler fails."""
-        try:
-            envelope = Envelope.from_json(raw)
-            handlers = self.handlers.get(envelope.type)
-            if not handlers:
-                return Outcome.IGNORED
-            event = decode(envelope.type, envelope.data)
-            uuid.UUID(envelope.id)  # the inbox keys events by UUID, which every publish() gives them
-        except (ValueError, UnknownEventType, TypeError) as exc:  # EnvelopeError, EventSchemaError included
-            raise PoisonMessage(str(exc)) from exc
+        envelope, event = parse_message(raw, wanted=self.handlers)
+        if event is None:
+            return Outcome.IGNORED
+        handlers = self.handlers[envelope.type]
         token = _current.set(envelope)
         try:
             with correlation(envelope.correlationid), transaction.atomic():
@@ -149,26 +185,8 @@ class Consumer:
         return None
 
     def dead_letter(self, record: ConsumerRecord, error: BaseException, *, attempts: int) -> None:
-        value = record.value
-        reason = f"{type(error).__name__}: {error}"
-        letter = {
-            "consumer": self.name,
-            "error": reason,
-            "traceback": "".join(traceback.format_exception(error))[-4000:],
-            "attempts": attempts,
-            "failed_at": timezone.now().isoformat(),
-            "source": {"topic": record.topic, "partition": record.partition, "offset": record.offset},
-            "event": value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value,
-        }
-        headers = [("dlq-consumer", self.name.encode()), ("dlq-error", reason[:200].encode())]
-        kafka.producer().send(
-            deadletter_topic(),
-            key=record.key,
-            value=json.dumps(letter, ensure_ascii=False).encode(),
-            headers=headers,
-        ).get(timeout=30)
+        dead_letter(record, error, consumer=self.name, attempts=attempts)
         self.stats.dead_lettered += 1
-        log.error("event dead-lettered", extra={"consumer": self.name, "error": reason})
 
     # --- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event, *, poll_timeout_ms: int = 500) -> None:

@@ -1,0 +1,1 @@
+"""The open API's search endpoint: GET /api/v1/search/."""
