@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "hub.scenarios",
     "hub.search",
     "wagtail.contrib.forms",
+    "wagtail.contrib.simple_translation",
+    "wagtail.locales",
     "wagtail.contrib.table_block",
     "wagtail.contrib.sitemaps",
     "wagtail.contrib.redirects",
@@ -192,7 +194,8 @@ WAGTAILADMIN_BASE_URL = SITE_URL
 # Wagtail's own Elasticsearch backend relies on copy_to, which the local search server lacks;
 # admin search stays on the database, our own search layer talks to Elasticsearch.
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
-WAGTAIL_I18N_ENABLED = False
+# Pages are translated per locale (wagtail.locales, simple_translation); English lives under /en/.
+WAGTAIL_I18N_ENABLED = True
 WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
 WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
 

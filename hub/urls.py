@@ -1,14 +1,14 @@
 """The site's URLs: admin, CMS admin, health, notifications, API schema, then Wagtail's pages."""
 
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.decorators.csrf import csrf_exempt
-from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
 from hub import health
@@ -16,29 +16,34 @@ from hub.accounts.views import signup
 from hub.cms.cache import serve_cached
 from hub.notifications.views import dev_mailbox
 
+# Machine and staff URLs: one address whatever the language.
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    # Choosing a language sets a harmless preference cookie; without a CSRF check it also works
-    # from cached pages, whose embedded token belongs to someone else.
-    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     path("django-admin/", admin.site.urls),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
-    path("accounts/signup/", signup, name="signup"),
-    path("accounts/", include("django.contrib.auth.urls")),
-    path("notifications/", include("hub.notifications.urls")),
     path("display/", include("hub.cms.display_urls")),
-    path("dev/mail/", dev_mailbox, name="dev_mailbox"),
-    path("scenarios/", include("hub.scenarios.urls")),
-    path("search/", include("hub.search.urls")),
-    path("", include("hub.cms.urls")),
+    path("sitemap.xml", sitemap, name="sitemap"),
     path("api/v1/search/", include("hub.search.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
-# Wagtail's own routes, with its page view wrapped in the anonymous page cache.
-urlpatterns += [pattern for pattern in wagtail_urls.urlpatterns if getattr(pattern, "name", "") != "wagtail_serve"]
-urlpatterns.append(re_path(wagtail_urls.serve_pattern, serve_cached, name="wagtail_serve"))
+
+# What people read: Chinese at the root, English under /en/ (the language comes from the path, so a
+# link, a bookmark and a cached page all say which language they are in).
+urlpatterns += i18n_patterns(
+    path("accounts/signup/", signup, name="signup"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("notifications/", include("hub.notifications.urls")),
+    path("dev/mail/", dev_mailbox, name="dev_mailbox"),
+    path("scenarios/", include("hub.scenarios.urls")),
+    path("search/", include("hub.search.urls")),
+    path("", include("hub.cms.urls")),
+    # Wagtail's own routes, with its page view wrapped in the anonymous page cache.
+    *[pattern for pattern in wagtail_urls.urlpatterns if getattr(pattern, "name", "") != "wagtail_serve"],
+    re_path(wagtail_urls.serve_pattern, serve_cached, name="wagtail_serve"),
+    prefix_default_language=False,
+)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from elasticsearch import Elasticsearch
 
 from hub.events.kafka import ensure_topics, reset_producer
@@ -24,6 +25,13 @@ def _close_kafka_producer() -> Iterator[None]:
     """The process-wide producer must not outlive the session's broker (its thread would log errors)."""
     yield
     reset_producer()
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests() -> Iterator[None]:
+    """Code run outside a request speaks English in tests, whatever an earlier test left activated."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -46,19 +54,22 @@ def service_env(transactional_db, kafka: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def start_process(service_env: dict[str, str]) -> Iterator[Callable[..., subprocess.Popen]]:
-    """Start `manage.py <args>` (or any argv) as a real process; every one is stopped after the test."""
+def start_process(service_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start `manage.py <args>` (or any argv) as a real process; every one is stopped after the test.
+
+    Its output goes to a file (`process.log`, a Path), never to a pipe: a chatty server whose pipe
+    nobody reads blocks once the pipe's 64 KiB are full.
+    """
     started: list[subprocess.Popen] = []
 
     def start(*args: str, env: dict[str, str] | None = None, manage: bool = True) -> subprocess.Popen:
         argv = [sys.executable, str(ROOT / "manage.py"), *args] if manage else list(args)
-        process = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env={**service_env, **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        log = tmp_path / f"process-{len(started)}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                argv, cwd=ROOT, env={**service_env, **(env or {})}, stdout=output, stderr=subprocess.STDOUT
+            )
+        process.log = log  # type: ignore[attr-defined]
         started.append(process)
         return process
 
@@ -71,8 +82,6 @@ def start_process(service_env: dict[str, str]) -> Iterator[Callable[..., subproc
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if process.stdout:
-            process.stdout.close()
 
 
 @pytest.fixture

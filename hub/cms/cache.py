@@ -29,8 +29,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.cookie import parse_cookie
-from django.utils.translation import get_language
-from django.utils.translation.trans_real import get_language_from_request
+from django.utils.translation import get_language, get_language_from_path
 from wagtail.views import serve
 
 from hub.cms.display import COOKIE_NAME as DISPLAY_COOKIE
@@ -146,16 +145,11 @@ class PageCacheMiddleware:
 
 def scope_variant(scope: Scope) -> str | None:
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-    cookies = parse_cookie(headers.get("cookie", ""))
-    # Django's own language negotiation (cookie, then Accept-Language), on a request built from the scope.
-    probe = HttpRequest()
-    probe.COOKIES = cookies
-    if "accept-language" in headers:
-        probe.META["HTTP_ACCEPT_LANGUAGE"] = headers["accept-language"]
+    # Portal pages take their language from the path (/en/...), as LocaleMiddleware does for i18n_patterns.
     return page_variant(
         host=headers.get("host", ""),
         path=scope["path"],
         query=scope.get("query_string", b"").decode(),
-        language=get_language_from_request(probe),
-        cookies=cookies,
+        language=get_language_from_path(scope["path"]) or settings.LANGUAGE_CODE,
+        cookies=parse_cookie(headers.get("cookie", "")),
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.contrib.auth.models import Group
 from django.db import transaction
-from wagtail.models import Page, Site
+from wagtail.models import Locale, Page, Site
 
 from hub.accounts.models import User
 from hub.cms.models import (
@@ -38,6 +38,42 @@ NEWS = [
     ("省级算力券申领指南发布", date(2026, 10, 28), "符合条件的初创企业可申领算力补贴。（示例新闻）"),
 ]
 
+# The English site: each page's translation by its slug (same slugs, so /en/ mirrors the Chinese paths).
+# The action plan's official text exists in Chinese only; its translation says so in its summary.
+ENGLISH = {
+    "home": {
+        "title": "Wanzhi · General AI Open Platform",
+        "intro": "Computing power, data, scenarios and funding for general AI across the province.",
+    },
+    "policies": {"title": "Policies", "intro": "Government information disclosure: policy documents"},
+    "news": {"title": "News"},
+    "notices": {"title": "Notices"},
+    "accessibility": {
+        "title": "Accessibility statement",
+        "intro": "This site follows GB/T 37668 and the elder-friendly design rules.",
+    },
+    "news-20261120": {
+        "title": "Wanzhi opens for a trial run",
+        "summary": "Competitions, funds, scenarios and policy services in one place, open province-wide. (demo)",
+    },
+    "news-20261110": {
+        "title": "Entries open for the first general-AI model application competition",
+        "summary": "Tracks for industry, government services and education; teams are welcome. (demo)",
+    },
+    "news-20261028": {
+        "title": "Guide to the provincial compute vouchers published",
+        "summary": "Eligible startups can apply for compute subsidies. (demo)",
+    },
+    "scenario-call-2027": {
+        "title": "Call for AI application scenarios for 2027 (demo)",
+        "summary": "Government bodies and enterprises are invited to submit the scenarios they want AI to solve.",
+    },
+}
+ACTION_PLAN_ENGLISH = {
+    "title": "Anhui Three-Year Action Plan for General AI Innovation (2023–2025)",
+    "summary": "The official text of this document is published in Chinese.",
+}
+
 
 def _add(parent: Page, page: Page, *, in_menu: bool = False) -> Page:
     page.show_in_menus = in_menu
@@ -52,8 +88,27 @@ def _section(parent: Page, model: type[Page], **fields: object) -> Page:
     return existing or _add(parent, model(**fields), in_menu=True)
 
 
+def _translate_into_english(home: HomePage) -> None:
+    """Publish an English translation of every page that has none yet, parents first."""
+    english = Locale.objects.get_or_create(language_code="en")[0]
+    for page in home.get_descendants(inclusive=True).specific().order_by("path"):
+        if page.get_translation_or_none(english) is not None:
+            continue
+        translation = page.copy_for_translation(english)
+        fields = (
+            ACTION_PLAN_ENGLISH
+            if getattr(page, "index_number", "") == ACTION_PLAN_INDEX
+            else ENGLISH.get(page.slug, {})
+        )
+        for name, value in fields.items():
+            setattr(translation, name, value)
+        if isinstance(translation, NewsArticlePage | AnnouncementPage):
+            translation.body = [{"type": "paragraph", "value": f"<p>{translation.summary}</p>"}]
+        translation.save_revision().publish()
+
+
 def _home() -> HomePage:
-    home = HomePage.objects.first()
+    home = HomePage.objects.filter(locale=Locale.get_default()).first()
     if home is None:
         # Wagtail's first migration leaves a plain Page with the slug 'home' as the site root.
         Page.objects.filter(depth=2, content_type__model="page", slug="home").delete()
@@ -109,8 +164,9 @@ def load() -> Iterator[str]:
             intro="本站遵循 GB/T 37668 与适老化设计规范。",
             body=[{"type": "paragraph", "value": "<p>如在使用中遇到障碍，请通过页面底部联系方式告诉我们。</p>"}],
         )
+        _translate_into_english(home)
     editor = User.objects.filter(username="editor").first()
     editors = Group.objects.filter(name="Editors").first()  # made by Wagtail's first migrations
     if editor and editors:
         editor.groups.add(editors)  # editors draft and submit; moderators (and admins) publish
-    yield f"  home page  {home.title}  (policies, news, notices, accessibility statement)"
+    yield f"  home page  {home.title}  (policies, news, notices, accessibility statement; English under /en/)"

@@ -158,7 +158,7 @@ class Validity(models.TextChoices):
 class PolicyDocumentPage(ArticleMeta, Page):
     """政策文件 with the government disclosure metadata block (政府信息公开)."""
 
-    index_number = models.CharField(_("index number (索引号)"), max_length=100, unique=True)
+    index_number = models.CharField(_("index number (索引号)"), max_length=100)
     topic = models.CharField(_("topic (主题分类)"), max_length=100)
     category = models.CharField(_("category (组配分类)"), max_length=100)
     issuing_body = models.CharField(_("issuing body (发布机构)"), max_length=100)
@@ -221,12 +221,27 @@ class PolicyDocumentPage(ArticleMeta, Page):
             errors["document_number"] = _("Write it as issuer〔year〕number号, e.g. 皖政〔2023〕12号.")
         if self.written_date and self.publish_date and self.written_date > self.publish_date:
             errors["written_date"] = _("A document cannot be written after it was published.")
+        if self.index_number and self.locale_id and self._index_number_taken():
+            errors["index_number"] = _("A policy document with this index number exists already.")
         if self.replaced_by_id and self.replaced_by_id == self.pk:
             errors["replaced_by"] = _("A document cannot replace itself.")
         if self.replaced_by_id and self.validity == Validity.VALID:
             errors["validity"] = _("A document with a replacement is amended or repealed, not valid.")
         if errors:
             raise ValidationError(errors)
+
+    def _index_number_taken(self) -> bool:
+        # Unique within one language (a translation carries its original's number); `locale` lives on
+        # Wagtail's page table, so no constraint of this table can say it.
+        others = PolicyDocumentPage.objects.filter(index_number=self.index_number, locale_id=self.locale_id)
+        return others.exclude(pk=self.pk).exists()
+
+    @property
+    def replacement(self) -> Page | None:
+        """The live document that replaces this one, in the reader's language where it is translated."""
+        if self.replaced_by is None or not self.replaced_by.live:
+            return None
+        return self.replaced_by.localized
 
     @property
     def is_in_force(self) -> bool:

@@ -1,8 +1,9 @@
-"""Reads for portal pages, feeds and the home page."""
+"""Reads for portal pages, feeds and the home page, in the active language."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from wagtail.models import Locale
 
 from hub.cms.models import AnnouncementPage, NewsArticlePage, PolicyDocumentPage, PolicyLibraryPage
 
@@ -20,10 +21,12 @@ def policy_documents(
     validity: str = "",
     sort: str = "newest",
 ) -> QuerySet[PolicyDocumentPage]:
-    """Live, public policy documents matching the filters; one topic matches a document filed under several."""
+    """Live, public policy documents matching the filters; one topic matches a document filed under several.
+
+    Without a library: those in the active language.
+    """
     documents = PolicyDocumentPage.objects.live().public()
-    if library is not None:
-        documents = documents.child_of(library)
+    documents = documents.child_of(library) if library is not None else documents.filter(locale=Locale.get_active())
     if topic:
         documents = documents.filter(topic__contains=topic)
     if issuing_body:
@@ -45,12 +48,17 @@ def policy_facets(*, library: PolicyLibraryPage) -> dict[str, list]:
 
 
 def latest_news(*, limit: int = 10) -> QuerySet[NewsArticlePage]:
-    return NewsArticlePage.objects.live().public().order_by("-date", "-id")[:limit]
+    return NewsArticlePage.objects.live().public().filter(locale=Locale.get_active()).order_by("-date", "-id")[:limit]
 
 
 def latest_policies(*, limit: int = 10) -> QuerySet[PolicyDocumentPage]:
-    return PolicyDocumentPage.objects.live().public().order_by("-publish_date", "-id")[:limit]
+    return (
+        PolicyDocumentPage.objects.live()
+        .public()
+        .filter(locale=Locale.get_active())
+        .order_by("-publish_date", "-id")[:limit]
+    )
 
 
 def latest_announcements(*, limit: int = 10) -> QuerySet[AnnouncementPage]:
-    return AnnouncementPage.objects.live().public().order_by("-date", "-id")[:limit]
+    return AnnouncementPage.objects.live().public().filter(locale=Locale.get_active()).order_by("-date", "-id")[:limit]

@@ -89,7 +89,7 @@ def policy_import_official_text(
     """
     document = parse_official_text(text, title=title)
     fields = official_document_fields(document, overrides or {})
-    if PolicyDocumentPage.objects.filter(index_number=fields["index_number"]).exists():
+    if PolicyDocumentPage.objects.filter(index_number=fields["index_number"], locale=library.locale).exists():
         raise ImportRefused(f"a policy document with 索引号 {fields['index_number']} exists already")
     page = PolicyDocumentPage(
         title=document.title,

@@ -1,7 +1,6 @@
-"""Portal URLs that are not Wagtail pages: feeds and the sitemap."""
+"""Portal URLs that are not Wagtail pages: the news and policy feeds, one set per language."""
 
 from django.urls import path
-from wagtail.contrib.sitemaps.views import sitemap
 
 from hub.cms import feeds
 
@@ -10,5 +9,4 @@ urlpatterns = [
     path("feeds/news/atom/", feeds.NewsAtomFeed(), name="feed_news_atom"),
     path("feeds/policies/rss/", feeds.PolicyFeed(), name="feed_policies_rss"),
     path("feeds/policies/atom/", feeds.PolicyAtomFeed(), name="feed_policies_atom"),
-    path("sitemap.xml", sitemap, name="sitemap"),
 ]

@@ -33,8 +33,12 @@ def test_a_reader_reads_the_action_plan_by_its_table_of_contents_and_switches_la
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "action-plan-toc.png"))
 
-    page.locator("#lang-select").select_option("en")
-    page.get_by_role("button", name="切换").click()
+    page.get_by_role("navigation", name="语言").get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Anhui Three-Year Action Plan for General AI Innovation (2023–2025)"
+    )
     expect(page.get_by_role("navigation", name="Contents")).to_be_visible()
+    page.get_by_role("navigation", name="Language").get_by_role("link", name="简体中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     page.context.close()

@@ -43,6 +43,21 @@ def tree_root() -> Page:
     return Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
 
 
+def english() -> Locale:
+    return Locale.objects.get_or_create(language_code="en")[0]
+
+
+def translate(page: Page, *, title: str, publish: bool = True) -> Page:
+    """The page's English translation (its parents are translated too, as drafts, when missing)."""
+    translation = page.specific.copy_for_translation(english(), copy_parents=True)
+    translation.title = title
+    revision = translation.save_revision()
+    if publish:
+        revision.publish()
+        translation.refresh_from_db()
+    return translation
+
+
 def demo_portal() -> None:
     """The whole demo portal (home, policy library with the action plan, news, announcements)."""
     tree_root()

@@ -72,12 +72,13 @@ def test_unpublishing_empties_the_cache_too(django_capture_on_commit_callbacks):
 
 
 def test_each_language_has_its_own_entry():
-    pages.home()
-    get("/", {"accept-language": "zh-hans"})
-    _status, state, body = get("/", {"accept-language": "en"})
-    assert state == "miss" and 'lang="en"' in body
-    assert get("/", {"accept-language": "en"})[1] == "hit"
-    assert get("/", {"cookie": "django_language=en"})[1] == "hit"  # the cookie and the header agree
+    pages.translate(pages.home(), title="Wanzhi")
+    get("/")
+    _status, state, body = get("/en/")
+    assert state == "miss" and 'lang="en"' in body and "<title>Wanzhi" in body
+    assert get("/en/")[1] == "hit"
+    assert get("/", {"accept-language": "en"})[1] == "hit"  # the path says the language, not the header
+    assert 'lang="zh-hans"' in get("/", {"accept-language": "en"})[2]
 
 
 def test_each_display_choice_has_its_own_entry():

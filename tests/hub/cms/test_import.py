@@ -103,7 +103,9 @@ def test_someone_who_may_not_add_policies_cannot_import(client, library):
 def test_demo_content_loads_once(client):
     list(demo.load())
     list(demo.load())
-    assert PolicyDocumentPage.objects.filter(index_number=demo.ACTION_PLAN_INDEX, live=True).count() == 1
-    assert NewsArticlePage.objects.count() == len(demo.NEWS)
+    # one live copy in each language
+    assert PolicyDocumentPage.objects.filter(index_number=demo.ACTION_PLAN_INDEX, live=True).count() == 2
+    assert NewsArticlePage.objects.filter(locale__language_code="zh-hans").count() == len(demo.NEWS)
+    assert NewsArticlePage.objects.filter(locale__language_code="en").count() == len(demo.NEWS)
     home = client.get("/").content.decode()
     assert "安徽省通用人工智能创新发展三年行动计划" in home and "皖智汇平台上线试运行" in home

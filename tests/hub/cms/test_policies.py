@@ -51,9 +51,15 @@ def test_section_pages_are_described_by_their_intro(client, library):
 def test_a_repealed_document_is_marked_and_links_to_its_replacement(client, library):
     new = pages.policy_document(library, title="新政策")
     old = pages.policy_document(library, title="旧政策", validity="repealed", replaced_by=new)
-    html = client.get(old.url, headers={"Accept-Language": "en"}).content.decode()
-    assert "This document is Repealed." in html
+    html = client.get(old.url).content.decode()
+    assert "本文件已废止。" in html
     assert f'href="{new.url}">新政策</a>' in html
+    new_en = pages.translate(new, title="New policy")
+    old_en = pages.translate(old, title="Old policy")
+    html = client.get(old_en.url).content.decode()
+    assert old_en.url.startswith("/en/")
+    assert "This document is Repealed." in html
+    assert f'href="{new_en.url}">New policy</a>' in html  # the replacement in the reader's language
 
 
 @pytest.mark.parametrize(
@@ -80,10 +86,13 @@ def test_a_document_with_a_replacement_cannot_stay_valid(library):
         doc.full_clean()
 
 
-def test_the_index_number_is_unique(library):
-    pages.policy_document(library, index_number="X-1")
-    with pytest.raises(ValidationError, match="already exists"):
-        PolicyDocumentPage(title="重复", index_number="X-1").validate_unique()
+def test_the_index_number_is_unique_within_a_language(library):
+    original = pages.policy_document(library, index_number="X-1")
+    with pytest.raises(ValidationError, match="exists already"):
+        PolicyDocumentPage(title="重复", index_number="X-1", locale=library.locale).clean()
+    translation = pages.translate(original, title="Duplicate", publish=False).specific
+    translation.clean()  # the English translation shares the number
+    assert translation.index_number == "X-1"
 
 
 def test_the_library_filters_by_topic_body_year_and_validity_and_sorts(client, library):

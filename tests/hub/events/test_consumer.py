@@ -165,7 +165,7 @@ def test_an_event_whose_id_is_not_a_uuid_is_poison_not_retried():
 
 def test_a_consumer_stops_gracefully_on_sigterm(start_process, kafka):
     notifier = start_process("run_service", "notifier")
-    wait_for(lambda: b"consumer started" in notifier.stdout.read1(65536) if notifier.stdout else False)
+    wait_for(lambda: "consumer started" in notifier.log.read_text())
     notifier.send_signal(signal.SIGTERM)
     assert notifier.wait(20) == 0
 

@@ -14,7 +14,7 @@ def test_notifications_need_a_signed_in_user(client):
 def test_the_list_shows_the_empty_state_then_my_notifications_only(client):
     me = UserFactory()
     client.force_login(me)
-    assert "Nothing yet" in client.get("/notifications/", headers={"Accept-Language": "en"}).content.decode()
+    assert "Nothing yet" in client.get("/en/notifications/").content.decode()
     Notification.objects.create(user=me, kind="k", title="评审任务已分配")
     Notification.objects.create(user=UserFactory(), kind="k", title="别人的通知")
     page = client.get("/notifications/").content.decode()
