@@ -41,7 +41,7 @@ class ArticleMeta:
 
 
 class HomePage(SectionMeta, Page):
-    """The portal's front page: the programme's welcome, then the latest news and policies."""
+    """The portal's front page: the programme's welcome, what is open elsewhere, the latest news and policies."""
 
     intro = models.CharField(_("intro"), max_length=300, blank=True)
     body = RichTextField(_("body"), blank=True)
@@ -60,6 +60,7 @@ class HomePage(SectionMeta, Page):
         context["latest_news"] = selectors.latest_news(limit=5)
         context["latest_policies"] = selectors.latest_policies(limit=5)
         context["latest_announcements"] = selectors.latest_announcements(limit=5)
+        context["highlights"] = selectors.home_highlights()
         return context
 
 

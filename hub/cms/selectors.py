@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
 from django.db.models import QuerySet
+from django.urls import translate_url
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from wagtail.models import Locale
 
 from hub.cms.models import AnnouncementPage, NewsArticlePage, PolicyDocumentPage, PolicyLibraryPage
+from hub.search.selectors import recent_documents
 
 # The public may sort the policy library by these, and by nothing else.
 POLICY_SORTS = {"newest": ("-publish_date", "-id"), "oldest": ("publish_date", "id"), "title": ("title", "id")}
@@ -62,3 +72,51 @@ def latest_policies(*, limit: int = 10) -> QuerySet[PolicyDocumentPage]:
 
 def latest_announcements(*, limit: int = 10) -> QuerySet[AnnouncementPage]:
     return AnnouncementPage.objects.live().public().filter(locale=Locale.get_active()).order_by("-date", "-id")[:limit]
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """One home-page section of what another context publishes."""
+
+    kind: str
+    heading: str | Promise
+    empty: str | Promise
+    more_url: str
+    items: list[dict[str, Any]]
+
+
+# Other contexts' items come from the search read model, fed by their events: the portal never
+# imports their models. Competitions and fund calls join this list when their contexts index them.
+HOME_HIGHLIGHTS = [
+    ("scenarios", {"status": "open"}, _("Open scenario calls"), _("No scenario call is open yet."), "/scenarios/"),
+]
+
+
+def _for_reader(path: str) -> str:
+    """A path of the default language (as events carry them) under the reader's language prefix."""
+    reader = get_language()
+    with translation.override(settings.LANGUAGE_CODE):
+        return translate_url(path, reader)
+
+
+def _in_reader_language(document: dict[str, Any]) -> dict[str, Any]:
+    english = get_language() == "en"
+    return {
+        **document,
+        "title": (english and document.get("title_en")) or document["title"],
+        "url": _for_reader(document["url"]),
+    }
+
+
+def home_highlights(*, limit: int = 4) -> list[Highlight]:
+    """The newest open items of each other context, titled and linked in the reader's language."""
+    return [
+        Highlight(
+            kind=kind,
+            heading=heading,
+            empty=empty,
+            more_url=_for_reader(more),
+            items=[_in_reader_language(doc) for doc in recent_documents(kind=kind, filters=filters, limit=limit)],
+        )
+        for kind, filters, heading, empty, more in HOME_HIGHLIGHTS
+    ]

@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Organisation
-from hub.scenarios.sectors import SECTORS
+from hub.sectors import SECTORS
 
 MAX_CAPABILITIES = 12
 MAX_CAPABILITY_LENGTH = 40

@@ -19,7 +19,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Organisation
-from hub.scenarios.sectors import SECTORS
+from hub.sectors import SECTORS
 
 Label = str | Promise
 
