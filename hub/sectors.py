@@ -1,4 +1,4 @@
-"""The sectors of the programme's plan that scenarios are filed under (slug → label)."""
+"""The sectors of the programme's plan (slug → label): scenarios, profiles, calls and search share them."""
 
 from django.utils.translation import gettext_lazy as _
 
