@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from hub.search import selectors
 from hub.search.client import SearchUnavailable, client
-from hub.search.indices import SEARCH_FIELDS, DocumentKind, Facet, UnknownKind, facets, get_kind, kinds
+from hub.search.indices import ENGLISH_FIELDS, SEARCH_FIELDS, DocumentKind, Facet, UnknownKind, facets, get_kind, kinds
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ def text_query(query: str) -> dict[str, Any]:
     """
     if not query:
         return {"match_all": {}}
-    weighted = {"title": 5, "title_en": 5, "summary": 2, "body": 1, "body_en": 1}
+    weighted = {"title": 5, "title_en": 5, "summary": 2, "summary_en": 2, "body": 1, "body_en": 1}
     return {
         "bool": {
             "must": [
@@ -235,7 +235,7 @@ def text_query(query: str) -> dict[str, Any]:
                             {
                                 "multi_match": {
                                     "query": query,
-                                    "fields": [f"{name}.en^{boost}" for name, boost in weighted.items()],
+                                    "fields": [f"{name}.en^{weighted[name]}" for name in ENGLISH_FIELDS],
                                     "minimum_should_match": "2<75%",
                                 }
                             },
@@ -290,7 +290,7 @@ def search_body(
         "sort": [date_order, "_score"] if by_date else ["_score", date_order],
         "from": (page - 1) * size,
         "size": size,
-        "_source": ["doc_kind", "title", "title_en", "summary", "url", "date", *HIT_FIELDS],
+        "_source": ["doc_kind", "title", "title_en", "summary", "summary_en", "url", "date", *HIT_FIELDS],
         "highlight": {
             "pre_tags": [MARK_OPEN],
             "post_tags": [MARK_CLOSE],
@@ -409,7 +409,9 @@ def _hit(raw: dict[str, Any]) -> Hit:
     title_en_html = marked(highlight["title_en"][0]) if title_en and "title_en" in highlight else escape(title_en)
     snippet = ""
     # A fragment with a match beats the opening lines (no_match_size) of another field.
-    fragments = [(name, highlight[name][0]) for name in ("summary", "body", "body_en") if name in highlight]
+    fragments = [
+        (name, highlight[name][0]) for name in ("summary", "summary_en", "body", "body_en") if name in highlight
+    ]
     fragments.sort(key=lambda item: MARK_OPEN not in item[1])
     if fragments:
         snippet = fragments[0][1]
@@ -419,7 +421,7 @@ def _hit(raw: dict[str, Any]) -> Hit:
         title=title,
         title_html=title_html,
         title_en_html=title_en_html,
-        snippet_html=marked(snippet) if snippet else escape(source.get("summary", "")),
+        snippet_html=marked(snippet) if snippet else escape(source.get("summary") or source.get("summary_en", "")),
         url=source.get("url", ""),
         date=source.get("date"),
         fields={name: source[name] for name in HIT_FIELDS if source.get(name) not in (None, "")},
@@ -462,7 +464,7 @@ def _fallback(results: SearchResults) -> SearchResults:
 
 
 def _opening(row: dict[str, Any]) -> str:
-    text = row.get("summary") or row.get("body") or row.get("body_en") or ""
+    text = row.get("summary") or row.get("summary_en") or row.get("body") or row.get("body_en") or ""
     return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rstrip() + "…"
 
 

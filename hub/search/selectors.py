@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.db.models.fields.json import KT
 
-from hub.search.indices import Facet, facets, get_kind
+from hub.search.indices import SEARCH_FIELDS, Facet, facets, get_kind
 from hub.search.models import SearchDocument
 
 
@@ -36,7 +36,7 @@ class FallbackResults:
 
 def _text_match(query: str) -> Q:
     match = Q()
-    for name in ("title", "title_en", "summary", "body", "body_en"):
+    for name in SEARCH_FIELDS:
         match |= Q(**{f"source__{name}__icontains": query})
     return match
 

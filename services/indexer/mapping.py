@@ -80,11 +80,11 @@ def scenario_withdrawn(event: Any, envelope: Envelope) -> list[DocumentChange]:
 
 @maps("cms.page.published.v1")
 def page_document(event: Any, envelope: Envelope) -> list[DocumentChange]:
-    # One document per page and locale (a translation is its own page in Wagtail, with its own id).
+    # One document per page and locale (a translation is its own page in Wagtail, with its own id);
+    # an English page's text goes to the English fields, where it is stemmed.
+    suffix = "_en" if event.locale.startswith("en") else ""
     source = PAGES.document(
-        title=event.title,
-        summary=event.summary,
-        body=event.body_text,
+        **{f"title{suffix}": event.title, f"summary{suffix}": event.summary, f"body{suffix}": event.body_text},
         url=event.url,
         date=event.date or event.last_published_at,
         page_id=event.page_id,

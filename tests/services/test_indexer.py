@@ -102,7 +102,12 @@ def test_the_indexer_runs_as_a_service_and_stops_on_sigterm(start_process, run_i
     run_in_thread(Relay().run)
     indexer = start_process("run_service", "indexer", env={"SEARCH_INDEX_PREFIX": search_index})
     published(scenario(1, title="服务进程索引的场景"))
-    wait_for(lambda: found("服务进程") == {"1"}, timeout=60)
+    try:
+        wait_for(lambda: found("服务进程") == {"1"}, timeout=60)
+    except AssertionError:
+        indexer.terminate()
+        output = indexer.communicate(timeout=20)[0].decode(errors="replace")
+        raise AssertionError(f"never searchable; the indexer's output ends:\n{output[-3000:]}") from None
     indexer.send_signal(signal.SIGTERM)
     assert indexer.wait(20) == 0
 
