@@ -1,0 +1,1 @@
+"""The scorer: runs submissions in a sandbox and computes their scores outside it, against hidden labels."""
