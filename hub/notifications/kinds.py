@@ -12,9 +12,10 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import translate_url
 from django.utils.functional import Promise
 from django.utils.text import Truncator
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext, override
 from django.utils.translation import gettext_lazy as _
 
 
@@ -66,13 +67,17 @@ def _proposal(fact: str, title: str | Promise) -> Callable[[Any], Message]:
 
     def render(event: Any) -> Message:
         names = {"scenario": event.scenario_title, "organisation": event.organisation_name}
+        # The event's path is in the default language; the recipient gets their language's (/en/...).
+        language = get_language()
+        with override(settings.LANGUAGE_CODE):  # where the path resolves
+            url = translate_url(event.url, language)
         return Message(
             # A scenario title may take up to 200 characters itself: the stored title (and subject) may not.
             title=Truncator(str(title) % names).chars(200),
             body=render_to_string(
-                f"scenarios/email/proposal_{fact}.txt", {**names, "url": f"{settings.SITE_URL}{event.url}"}
+                f"scenarios/email/proposal_{fact}.txt", {**names, "url": f"{settings.SITE_URL}{url}"}
             ),
-            url=event.url,
+            url=url,
         )
 
     return render

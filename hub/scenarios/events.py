@@ -9,10 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Self
 
+from django.conf import settings
+from django.utils import translation
+
 from hub.events.registry import Event, event_type
 
 if TYPE_CHECKING:
-    from hub.scenarios.models import Proposal, Scenario
+    from hub.scenarios.models import Proposal, ProposalAttachment, Scenario
+
+
+def canonical_path(obj: Scenario | Proposal | ProposalAttachment) -> str:
+    """The object's path in the site's default language (no /en/ prefix), whoever's request made
+    the change: readers of the event localise it themselves."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return obj.get_absolute_url()
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,7 @@ class ScenarioSnapshot(Event):
             data_available=scenario.data_available,
             deadline=scenario.deadline.isoformat(),
             status=scenario.status,
-            url=scenario.get_absolute_url(),
+            url=canonical_path(scenario),
             published_at=scenario.published_at.isoformat(),
             updated_at=scenario.updated_at.isoformat(),
         )
@@ -105,7 +115,7 @@ class ProposalEvent(Event):
             scenario_title=proposal.scenario.title,
             organisation_id=proposal.organisation_id,
             organisation_name=proposal.organisation.name,
-            url=proposal.get_absolute_url(),
+            url=canonical_path(proposal),
             recipients=sorted(recipients),
         )
 

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Organisation
 from hub.scenarios.models import MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, Proposal, Scenario
-from hub.sectors import SECTORS
 from hub.scenarios.services import MAX_ATTACHMENTS, AttachmentRefused, Refused, attachment_check
+from hub.sectors import SECTORS
 
 ANY: list[tuple[str, Any]] = [("", _("Any"))]
 

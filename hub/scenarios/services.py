@@ -31,6 +31,7 @@ from hub.scenarios.events import (
     ScenarioPublished,
     ScenarioUpdated,
     ScenarioWithdrawn,
+    canonical_path,
 )
 from hub.scenarios.models import Proposal, ProposalAttachment, Scenario
 from hub.scenarios.selectors import is_member, member_ids
@@ -186,7 +187,7 @@ def scenario_withdraw(*, scenario: Scenario, by: User) -> Scenario:
         scenario.revision += 1
         scenario.save()
         publish(
-            ScenarioWithdrawn(scenario_id=scenario.pk, version=scenario.revision, url=scenario.get_absolute_url()),
+            ScenarioWithdrawn(scenario_id=scenario.pk, version=scenario.revision, url=canonical_path(scenario)),
             key=scenario.pk,
         )
     return scenario

@@ -26,3 +26,11 @@ def yuan(amount: int | None) -> str:
     if amount is None:
         return ""
     return _("%(amount)s yuan") % {"amount": number_format(amount, force_grouping=True)}
+
+
+@register.filter
+def bilingual_lang(obj: Any, field: str) -> str:
+    """The language of what `bilingual` shows, for a `lang` attribute (screen readers switch voice)."""
+    if (get_language() or "").startswith("en") and getattr(obj, f"{field}_en", ""):
+        return "en"
+    return "zh-Hans"
