@@ -74,7 +74,6 @@ COMMON_PROPERTIES: dict[str, Any] = {
     "suggest": {"type": "completion", "analyzer": "simple"},
 }
 SEARCH_FIELDS = ("title", "title_en", "summary", "summary_en", "body", "body_en")
-ENGLISH_FIELDS = ("title_en", "summary_en", "body_en")
 TITLE_FIELDS = ("title", "title_en")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -277,7 +276,7 @@ SCENARIOS = register(
             "deadline": DATE,
             "organisation_id": LONG,
             "organisation_name": TEXT_KEYWORD,
-            "data_available": TEXT,
+            "data_available": {"type": "text", "index": False},  # shown, not searched
             "published_at": DATE,
             "updated_at": DATE,
         },

@@ -42,7 +42,7 @@ ON CONFLICT (kind, doc_id) DO UPDATE
 SET version = excluded.version, source = excluded.source, deleted = excluded.deleted,
     updated_at = excluded.updated_at, change_seq = excluded.change_seq
 WHERE excluded.version > d.version
-RETURNING d.kind, d.doc_id, d.version, d.source, d.deleted
+RETURNING d.kind, d.doc_id
 """  # noqa: S608  (the only interpolation is a constant)
 
 
@@ -61,29 +61,25 @@ def documents_apply(*, changes: Iterable[DocumentChange]) -> list[StoredDocument
             newest[key] = change
     if not newest:
         return []
-    rows = [
-        {
-            "kind": change.kind,
-            "doc_id": change.doc_id,
-            "version": change.version,
-            "source": change.source if change.source is not None else get_kind(change.kind).tombstone(),
-            "deleted": change.source is None,
-        }
-        for change in newest.values()
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [json.dumps(rows, ensure_ascii=False)])
-        written = cursor.fetchall()
-    return [
-        StoredDocument(
-            kind=kind,
-            doc_id=doc_id,
-            version=version,
-            source=json.loads(source) if isinstance(source, str) else source,
-            deleted=deleted,
+    documents = {
+        key: StoredDocument(
+            kind=change.kind,
+            doc_id=change.doc_id,
+            version=change.version,
+            source=change.source if change.source is not None else get_kind(change.kind).tombstone(),
+            deleted=change.source is None,
         )
-        for kind, doc_id, version, source, deleted in written
-    ]
+        for key, change in newest.items()
+    }
+    with connection.cursor() as cursor:
+        rows = [
+            {"kind": d.kind, "doc_id": d.doc_id, "version": d.version, "source": d.source, "deleted": d.deleted}
+            for d in documents.values()
+        ]
+        cursor.execute(_UPSERT, [json.dumps(rows, ensure_ascii=False)])
+        # Only the keys come back: the rows written are the ones sent, so their JSON need not be read again.
+        written = cursor.fetchall()
+    return [documents[(kind, doc_id)] for kind, doc_id in written]
 
 
 def documents_mark_indexed(*, documents: Iterable[tuple[str, str, int]]) -> int:
