@@ -33,6 +33,7 @@ lint: $(INSTALLED)
 bench: $(INSTALLED)  ## benchmarks (never part of the test run); record results in bench/RESULTS.md
 	$(PY) bench/events.py
 	$(PY) bench/footprint.py
+	$(PY) bench/search.py
 
 stack-up: $(INSTALLED)
 	$(PY) -m infra.stack up

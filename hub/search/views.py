@@ -87,6 +87,10 @@ def results(request: HttpRequest) -> HttpResponse:
     """Search across kinds; every parameter it cannot use is ignored with a notice, never an error."""
     params = params_from(request.GET, strict=False)
     found = search(**params.search_kwargs())
+    if found.total and found.page > found.pages:  # past the end (an old link, a hand-made URL)
+        params.page = found.pages
+        params.notices.append(_("There are fewer pages than that; showing the last one."))
+        found = search(**params.search_kwargs())
     notices = [*params.notices, *found.notices]
     kind_labels = {kind.name: kind.label for kind in kinds()}
     context = {

@@ -66,6 +66,7 @@ def test_a_tab_and_a_facet_narrow_the_results(client, catalogue):
         ({"page": "-1"}, "page number was not understood"),
         ({"page": "abc"}, "page number was not understood"),
         ({"page": "99999"}, "Only the first 10,000 results"),
+        ({"page": "7"}, "There are fewer pages than that"),
         ({"q": "智慧" * 5000}, "longer than 200 characters"),
     ],
 )
