@@ -117,7 +117,10 @@ class ScoringConfig:
         return ("id", *self.classes) if self.output == "proba" else ("id", "prediction")
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-native (lists, not tuples): what `from_dict` reads back."""
         data = dataclasses.asdict(self)
+        data["metrics"] = list(self.metrics)
+        data["classes"] = list(self.classes)
         data["metric_params"] = {k: dict(v) for k, v in self.metric_params.items()}
         return data
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.scorer.sandbox.types import INSIDE_UID, Limits, MountOp, SandboxUnavailable
+from services.scorer.sandbox.types import INSIDE_REAPER, INSIDE_UID, Limits, MountOp, SandboxUnavailable
 from services.scorer.sandbox.view import support_dir
 
 log = logging.getLogger(__name__)
@@ -37,16 +37,17 @@ FORCE_ENV = "WANZHI_SANDBOX_BACKEND"  # "bwrap" or "unshare": skip auto-detectio
 
 @dataclass
 class Launch:
-    """How to start one run: the host argv and env, fds the child inherits, and the host end of the status pipe.
+    """How to start one run: the host argv and env, fds the child inherits, and the host ends of status pipes.
 
-    `status_fd` receives JSON lines: {"child-pid": <host pid of the namespace's init>}, then, once the program
-    has exited, {"exit-code": N}. No exit-code line without a kill means the sandbox could not be built.
+    The status pipes carry JSON lines: {"child-pid": <host pid of the namespace's init>} once it started, and
+    the reaper's {"exit-code": N, "cpu": s, "maxrss_kb": k} once the program and all it left are gone.
+    No exit-code without a kill means the sandbox could not be built.
     """
 
     argv: list[str]
     env: dict[str, str]
     pass_fds: tuple[int, ...]
-    status_fd: int
+    status_fds: list[int]
     close_after_start: list[int] = field(default_factory=list)
 
 
@@ -59,6 +60,7 @@ class Backend:
         self.tools = dict(tools)
 
     def launch(self, *, plan: Sequence[MountOp], chain: Sequence[str], env: Mapping[str, str], cwd: str) -> Launch:
+        """The host command that builds the view and runs `chain` under the reaper (reaper.py) as PID 1."""
         raise NotImplementedError
 
     def drop_chain(self, *, argv: Sequence[str], limits: Limits, host_uid: int) -> list[str]:
@@ -94,6 +96,7 @@ class BwrapBackend(Backend):
 
     def launch(self, *, plan: Sequence[MountOp], chain: Sequence[str], env: Mapping[str, str], cwd: str) -> Launch:
         status_r, status_w = os.pipe()
+        report_r, report_w = os.pipe()
         args = [
             "--unshare-net",
             "--unshare-pid",
@@ -101,17 +104,18 @@ class BwrapBackend(Backend):
             "--unshare-uts",
             "--unshare-cgroup-try",
             "--die-with-parent",
-            # The program is the namespace's init, so bwrap waits for it itself and its rusage (CPU, peak memory)
-            # reaches us; bwrap's own init would report the exit through an eventfd and never be waited for.
-            "--as-pid-1",
+            "--as-pid-1",  # the reaper is the namespace's init, not bwrap's own (which reports no usage)
             "--new-session",  # no controlling terminal to push keystrokes into (TIOCSTI)
             "--hostname",
             HOSTNAME,
-            # Only for setpriv to take the fresh uid; the uid change clears them before the program runs.
+            # For the reaper (KILL: what the program leaves) and setpriv (SETUID, SETGID: the fresh uid);
+            # the uid change clears them all before the program runs.
             "--cap-add",
             "CAP_SETUID",
             "--cap-add",
             "CAP_SETGID",
+            "--cap-add",
+            "CAP_KILL",
             "--json-status-fd",
             str(status_w),
             "--clearenv",
@@ -124,12 +128,13 @@ class BwrapBackend(Backend):
         # Through a memfd, not argv: the sandbox's ps would otherwise show the host paths of every bind.
         # (bwrap takes the command itself only from argv.)
         args_fd = _memfd("bwrap-args", b"".join(arg.encode() + b"\0" for arg in args))
+        reaper = [os.path.realpath(sys.executable), "-I", "-S", "-B", INSIDE_REAPER, str(report_w)]
         return Launch(
-            argv=[self.tools["bwrap"], "--args", str(args_fd), "--", *chain],
+            argv=[self.tools["bwrap"], "--args", str(args_fd), "--", *reaper, *chain],
             env={"PATH": "/usr/bin:/bin"},
-            pass_fds=(args_fd, status_w),
-            status_fd=status_r,
-            close_after_start=[args_fd, status_w],
+            pass_fds=(args_fd, status_w, report_w),
+            status_fds=[status_r, report_r],
+            close_after_start=[args_fd, status_w, report_w],
         )
 
 
@@ -171,7 +176,7 @@ class UnshareBackend(Backend):
             argv=argv,
             env=dict(env),
             pass_fds=(config_fd, status_w),
-            status_fd=status_r,
+            status_fds=[status_r],
             close_after_start=[config_fd, status_w],
         )
 

@@ -3,9 +3,8 @@
 Started by `unshare --mount --net --pid --ipc --uts --cgroup --fork --kill-child` as root, with `python -I -S`
 and nothing but the standard library. It reads its config (the view plan, the drop chain, the working
 directory) from the fd named in argv, replays the plan on a tmpfs, pivots into it, brings up loopback, and
-forks the drop chain. It reports on the status fd, like bwrap's --json-status-fd: {"child-pid": <its host pid>}
-once started, {"exit-code": N} once the program has exited (128 + N for a signal). Its exit ends the PID
-namespace, and the kernel kills whatever the program left behind.
+becomes the reaper (reaper.py) of the drop chain. It reports {"child-pid": <its host pid>} on the status fd
+once started; the reaper reports the exit and usage there. Its exit ends the PID namespace.
 """
 
 from __future__ import annotations
@@ -19,6 +18,9 @@ import socket
 import stat
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I left out the script's directory
+import reaper  # loaded before the pivot, while the host's files are still in view
 
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -140,27 +142,8 @@ def main() -> int:
     except OSError as error:
         sys.stderr.write(f"sandbox setup failed: {error}\n")
         return 1
-    child = os.fork()
-    if child == 0:
-        os.close(status_fd)
-        try:
-            os.chdir(config["cwd"])
-            os.execv(config["chain"][0], config["chain"])  # noqa: S606  argv, no shell
-        except OSError as error:
-            sys.stderr.write(f"sandbox could not start the program: {error}\n")
-        os._exit(127)
-    while True:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            return 127
-        except InterruptedError:
-            continue
-        if pid == child:
-            code = os.waitstatus_to_exitcode(status)
-            code = 128 - code if code < 0 else code
-            report(status_fd, {"exit-code": code})
-            return code
+    os.chdir(config["cwd"])
+    return reaper.reap(config["chain"], status_fd)
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def sandbox_run(
             os.close(fd)
     watch = _Watch(
         process=process,
-        status_fd=launch.status_fd,
+        status_fds=launch.status_fds,
         captures=captures,
         limits=limits,
         started=started,
@@ -122,9 +122,10 @@ def sandbox_run(
     if watch.exit_code is None and watch.killed_reason is None:
         raise SandboxSetupError(f"the {backend.name} sandbox could not start: {captures['stderr'].tail()[-2000:]}")
     exit_code = watch.exit_code if watch.exit_code is not None else 128 + signal.SIGKILL
-    # A killed program is reaped by no one we wait for: take its usage from the snapshot made before the kill.
-    cpu = max(usage.ru_utime + usage.ru_stime, watch.killed_usage[0])
-    peak = max(usage.ru_maxrss * 1024, watch.killed_usage[1])
+    # Our own wait4 would count the forked copy of this process (its peak RSS is ours): the reaper's report
+    # covers exactly the sandbox's processes. A killed run reports nothing; its usage was read before the kill.
+    cpu, peak = watch.reported_usage or watch.killed_usage
+    del usage
     result = SandboxResult(
         backend=backend.name,
         exit_code=exit_code,
@@ -176,7 +177,7 @@ class _Watch:
         self,
         *,
         process: subprocess.Popen,
-        status_fd: int,
+        status_fds: list[int],
         captures: dict[str, OutputCapture],
         limits: Limits,
         started: float,
@@ -185,6 +186,7 @@ class _Watch:
         self.process = process
         self.host_uid = host_uid
         self.killed_usage = (0.0, 0)
+        self.reported_usage: tuple[float, int] | None = None
         self.limits = limits
         self.deadline = started + limits.wall_seconds
         self.captures = captures
@@ -193,15 +195,16 @@ class _Watch:
         self.exit_code: int | None = None
         self.init_pidfd: int | None = None
         self.process_pidfd = os.pidfd_open(process.pid)
-        self.status_fd = status_fd
-        self._status_buffer = b""
+        self.status_fds = status_fds
+        self._status_buffers: dict[int, bytes] = {}
         self.selector = selectors.DefaultSelector()
         assert process.stdout is not None and process.stderr is not None
         for name, pipe in (("stdout", process.stdout), ("stderr", process.stderr)):
             os.set_blocking(pipe.fileno(), False)
             self.selector.register(pipe.fileno(), selectors.EVENT_READ, name)
-        os.set_blocking(status_fd, False)
-        self.selector.register(status_fd, selectors.EVENT_READ, "status")
+        for fd in status_fds:
+            os.set_blocking(fd, False)
+            self.selector.register(fd, selectors.EVENT_READ, "status")
         self.selector.register(self.process_pidfd, selectors.EVENT_READ, "exit")
         self.exited = False
 
@@ -243,26 +246,28 @@ class _Watch:
             self.selector.unregister(fd)
             return
         if key.data == "status":
-            self._status(data)
+            self._status(fd, data)
             return
         capture = self.captures[key.data]
         capture.feed(data)
         if capture.total > self.limits.output_kill_bytes and self.killed_reason is None:
             self.kill(KillReason.OUTPUT_LIMIT)
 
-    def _status(self, data: bytes) -> None:
-        self._status_buffer += data
-        # bwrap writes one JSON object per line; the init's pid comes first, the exit code last.
-        while b"\n" in self._status_buffer:
-            line, self._status_buffer = self._status_buffer.split(b"\n", 1)
+    def _status(self, fd: int, data: bytes) -> None:
+        buffer = self._status_buffers.get(fd, b"") + data
+        # One JSON object per line: the init's pid first, the reaper's exit code and usage last.
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
             try:
                 message = json.loads(line)
             except ValueError:
                 continue
             if "child-pid" in message and self.init_pidfd is None:
                 self._watch_init(int(message["child-pid"]))
-            if "exit-code" in message:
+            if "cpu" in message:
                 self.exit_code = int(message["exit-code"])
+                self.reported_usage = (float(message["cpu"]), int(message["maxrss_kb"]) * 1024)
+        self._status_buffers[fd] = buffer
 
     def _watch_init(self, pid: int) -> None:
         """Hold a pidfd on the namespace's init, checked to be our child's child (pids get reused)."""
@@ -313,7 +318,7 @@ class _Watch:
 
     def close(self) -> None:
         self.selector.close()
-        for fd in (self.process_pidfd, self.init_pidfd, self.status_fd):
+        for fd in (self.process_pidfd, self.init_pidfd, *self.status_fds):
             if fd is not None:
                 os.close(fd)
         for pipe in (self.process.stdout, self.process.stderr):

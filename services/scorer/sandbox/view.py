@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from services.scorer.sandbox.types import (
+    INSIDE_REAPER,
     INSIDE_SCRATCH,
     INSIDE_UID,
     INSIDE_USER,
@@ -28,7 +29,16 @@ SYSTEM_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 # /etc is rebuilt from a few files: binding the host's would show /etc/shadow and whatever else lives there.
 HOST_ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime")
 HOST_ETC_DIRS = ("ld.so.conf.d",)
-RESERVED = ("/usr", "/etc", "/proc", "/dev", INSIDE_SCRATCH, *(f"/{name}" for name in SYSTEM_DIRS))
+REAPER = Path(__file__).with_name("reaper.py")
+RESERVED = (
+    "/usr",
+    "/etc",
+    "/proc",
+    "/dev",
+    INSIDE_SCRATCH,
+    str(PurePosixPath(INSIDE_REAPER).parent),
+    *(f"/{name}" for name in SYSTEM_DIRS),
+)
 
 
 @functools.cache
@@ -105,6 +115,7 @@ def view_plan(*, binds: Sequence[Bind], scratch: Path, devices: Sequence[str] = 
         add("ro_bind", str(support / name), f"/etc/{name}")
     for root in interpreter_roots():
         add("ro_bind", root, root)
+    add("ro_bind", str(REAPER), INSIDE_REAPER)
     ops.append(MountOp("proc", "/proc"))
     ops.append(MountOp("dev", "/dev"))
     made.update({"/proc", "/dev"})
