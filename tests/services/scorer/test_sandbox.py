@@ -252,7 +252,7 @@ def test_memory_bomb_hits_the_memory_limit(backend: Backend, scratch: Path) -> N
 def test_busy_loop_hits_the_cpu_limit(backend: Backend, scratch: Path) -> None:
     result = run_python("while True: pass", backend, scratch, Limits(cpu_seconds=1, wall_seconds=15))
     assert result.killed_reason is KillReason.CPU and not result.timed_out
-    assert result.cpu_seconds >= 1
+    assert result.cpu_seconds > 0.8  # rusage is tick-sampled; the limit itself counts exact runtime
 
 
 def test_busy_loop_is_killed_at_the_wall_clock(backend: Backend, scratch: Path) -> None:
