@@ -6,6 +6,8 @@ INSTALLED := $(VENV)/.installed
 # Browser tests drive Debian's Chromium (Playwright cannot download a browser here), with a CJK font
 # so that screenshots show Chinese text.
 CHROMIUM := /usr/bin/chromium
+# The scorer's sandbox uses bubblewrap where installed (else util-linux unshare); tests run both.
+BWRAP := /usr/bin/bwrap
 
 .PHONY: run test lint bench stack-up stack-down stack-status messages clean
 
@@ -19,10 +21,14 @@ $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "error: browser tests need Debian's chromium package at $@"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
 
+$(BWRAP):
+	@command -v apt-get >/dev/null || { echo "error: the scorer's sandbox tests need Debian's bubblewrap package at $@"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+
 run: $(INSTALLED)  ## start the whole hub with demo data; Ctrl-C stops it (RUN_ARGS="--ports auto" etc.)
 	$(PY) -m infra.run $(RUN_ARGS)
 
-test: $(INSTALLED) $(CHROMIUM) lint  ## the whole suite against a real stack the test session starts
+test: $(INSTALLED) $(CHROMIUM) $(BWRAP) lint  ## the whole suite against a real stack the test session starts
 	$(PY) -m pytest
 
 lint: $(INSTALLED)
