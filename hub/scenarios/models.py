@@ -8,17 +8,16 @@ from pathlib import PurePath
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Organisation
 from hub.sectors import SECTORS
+from hub.storage import private_storage
 
 MAX_CAPABILITIES = 12
 MAX_CAPABILITY_LENGTH = 40
@@ -183,28 +182,6 @@ class Proposal(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status not in self.ENDED
-
-
-class PrivateStorage(FileSystemStorage):
-    """Files under MEDIA_ROOT/private/, which have no public URL: they leave through a permission-checked view.
-
-    The location follows MEDIA_ROOT when tests override it (FileSystemStorage drops the cached
-    `base_location` on that setting's change).
-    """
-
-    @cached_property
-    def base_location(self) -> str:
-        return str(PurePath(settings.MEDIA_ROOT) / "private")
-
-    def url(self, name: str | None) -> str:
-        raise ValueError("private files have no public URL; link to scenarios:attachment_download")
-
-
-_private_storage = PrivateStorage()
-
-
-def private_storage() -> PrivateStorage:
-    return _private_storage
 
 
 def attachment_path(instance: ProposalAttachment, filename: str) -> str:

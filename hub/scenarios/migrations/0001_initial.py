@@ -4,6 +4,7 @@ import django.contrib.postgres.fields
 import django.core.validators
 import django.db.models.deletion
 import hub.scenarios.models
+import hub.storage
 from django.conf import settings
 from django.db import migrations, models
 
@@ -44,7 +45,7 @@ class Migration(migrations.Migration):
             name='ProposalAttachment',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=200, storage=hub.scenarios.models.private_storage, upload_to=hub.scenarios.models.attachment_path)),
+                ('file', models.FileField(max_length=200, storage=hub.storage.private_storage, upload_to=hub.scenarios.models.attachment_path)),
                 ('original_name', models.CharField(max_length=255, verbose_name='file name')),
                 ('content_type', models.CharField(max_length=100)),
                 ('size', models.PositiveBigIntegerField()),

@@ -27,8 +27,9 @@ def _english() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _private_media(settings, tmp_path):
-    """Each test stores its files in its own MEDIA_ROOT."""
+    """Each test stores its files in its own MEDIA_ROOT and PRIVATE_MEDIA_ROOT."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
 
 
 @pytest.fixture

@@ -34,8 +34,8 @@ def race(count: int, work: Callable[[int], Any]) -> list[Any]:
 
 
 def test_concurrent_changes_get_one_version_each(publisher):
-    scenario = ScenarioFactory(organisation=publisher.organisation)
-    cities = ["合肥市", "芜湖市", "蚌埠市", "安庆市", "黄山市", "阜阳市"]
+    scenario = ScenarioFactory(organisation=publisher.organisation, city="宣城市")
+    cities = ["合肥市", "芜湖市", "蚌埠市", "安庆市", "黄山市", "阜阳市"]  # each one a real change
     results = race(6, lambda i: scenario_update(scenario=scenario, by=publisher.user, fields={"city": cities[i]}))
     assert not [r for r in results if isinstance(r, Exception)]
     versions = sorted(event["version"] for event in published("scenarios.scenario.updated.v1"))

@@ -52,7 +52,7 @@ OPENXML = "application/vnd.openxmlformats-officedocument"
 
 
 def stored_files(settings) -> list[Path]:
-    return [path for path in (Path(settings.MEDIA_ROOT) / "private").rglob("*") if path.is_file()]
+    return [path for path in Path(settings.PRIVATE_MEDIA_ROOT).rglob("*") if path.is_file()]
 
 
 def yesterday() -> datetime.date:
@@ -413,7 +413,7 @@ def test_allowed_files_are_stored_privately_with_their_original_name(startup, se
     attachment = proposal.attachments.get()
     assert (attachment.original_name, attachment.content_type) == (upload.name, content_type)
     stored = Path(attachment.file.path)
-    assert stored.is_file() and stored.is_relative_to(Path(settings.MEDIA_ROOT) / "private")
+    assert stored.is_file() and stored.is_relative_to(Path(settings.PRIVATE_MEDIA_ROOT))
     assert upload.name not in str(stored)  # the stored name is not guessable from the original
     with pytest.raises(ValueError, match="no public URL"):
         attachment.file.url  # noqa: B018
