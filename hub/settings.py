@@ -174,6 +174,8 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "hub" / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+# Files only permission-checked views hand out (hub.storage.PrivateStorage); never under MEDIA_ROOT.
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "private")))
 # Production serves hashed, compressed files made by collectstatic; development and tests
 # serve straight from the app directories, so they need no collectstatic step.
 STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
