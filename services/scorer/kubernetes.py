@@ -125,7 +125,7 @@ class KubernetesJobBackend:
                 "backoffLimit": 0,  # a failed run is a result, not something to retry
                 "activeDeadlineSeconds": deadline_seconds,
                 "ttlSecondsAfterFinished": self.ttl_seconds_after_finished,
-                "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+                "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
             },
         }
 

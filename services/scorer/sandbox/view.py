@@ -83,42 +83,12 @@ def interpreter_roots() -> tuple[str, ...]:
 
 def view_plan(*, binds: Sequence[Bind], scratch: Path, devices: Sequence[str] = ()) -> list[MountOp]:
     """The mount steps of one run's view, in order. Raises SandboxSetupError for a bad bind."""
-    ops: list[MountOp] = [MountOp("tmpfs", "/", size=ROOT_TMPFS_BYTES)]
-    made: set[str] = {"/"}
-
-    def parents(target: str) -> None:
-        for parent in reversed(PurePosixPath(target).parents):
-            text = str(parent)
-            if text not in made:
-                ops.append(MountOp("dir", text))
-                made.add(text)
+    shared_ops, shared_made = _system_view()
+    ops, made = list(shared_ops), set(shared_made)
 
     def add(kind: str, source: str, target: str) -> None:
-        parents(target)
-        ops.append(MountOp(kind, target, source=source))
-        made.add(target)
+        _add(ops, made, kind, source, target)
 
-    add("ro_bind", "/usr", "/usr")
-    for name in SYSTEM_DIRS:
-        host = Path("/") / name
-        if host.is_symlink():
-            add("symlink", os.readlink(host), f"/{name}")
-        elif host.is_dir():
-            add("ro_bind", str(host), f"/{name}")
-    ops.append(MountOp("dir", "/etc"))
-    made.add("/etc")
-    for name in HOST_ETC_FILES + HOST_ETC_DIRS:
-        if (Path("/etc") / name).exists():
-            add("ro_bind", os.path.realpath(f"/etc/{name}"), f"/etc/{name}")
-    support = support_dir()
-    for name in ("passwd", "group", "hosts", "nsswitch.conf"):
-        add("ro_bind", str(support / name), f"/etc/{name}")
-    for root in interpreter_roots():
-        add("ro_bind", root, root)
-    add("ro_bind", str(REAPER), INSIDE_REAPER)
-    ops.append(MountOp("proc", "/proc"))
-    ops.append(MountOp("dev", "/dev"))
-    made.update({"/proc", "/dev"})
     for device in devices:
         if not Path(device).exists():
             raise SandboxSetupError(f"device {device} does not exist on this host")
@@ -131,6 +101,45 @@ def view_plan(*, binds: Sequence[Bind], scratch: Path, devices: Sequence[str] = 
     add("bind", str(scratch), INSIDE_SCRATCH)
     ops.append(MountOp("remount_ro", "/"))
     return ops
+
+
+def _add(ops: list[MountOp], made: set[str], kind: str, source: str, target: str) -> None:
+    """Append a mount (after `dir` steps for its missing parents, which bwrap would make 0700)."""
+    for parent in reversed(PurePosixPath(target).parents):
+        text = str(parent)
+        if text not in made:
+            ops.append(MountOp("dir", text))
+            made.add(text)
+    ops.append(MountOp(kind, target, source=source))
+    made.add(target)
+
+
+@functools.cache
+def _system_view() -> tuple[tuple[MountOp, ...], frozenset[str]]:
+    """The part of the view every run shares: /usr, /etc rebuilt, the interpreter, /proc, /dev, the reaper."""
+    ops: list[MountOp] = [MountOp("tmpfs", "/", size=ROOT_TMPFS_BYTES)]
+    made: set[str] = {"/"}
+    _add(ops, made, "ro_bind", "/usr", "/usr")
+    for name in SYSTEM_DIRS:
+        host = Path("/") / name
+        if host.is_symlink():
+            _add(ops, made, "symlink", os.readlink(host), f"/{name}")
+        elif host.is_dir():
+            _add(ops, made, "ro_bind", str(host), f"/{name}")
+    ops.append(MountOp("dir", "/etc"))
+    made.add("/etc")
+    for name in HOST_ETC_FILES + HOST_ETC_DIRS:
+        if (Path("/etc") / name).exists():
+            _add(ops, made, "ro_bind", os.path.realpath(f"/etc/{name}"), f"/etc/{name}")
+    support = support_dir()
+    for name in ("passwd", "group", "hosts", "nsswitch.conf"):
+        _add(ops, made, "ro_bind", str(support / name), f"/etc/{name}")
+    for root in interpreter_roots():
+        _add(ops, made, "ro_bind", root, root)
+    _add(ops, made, "ro_bind", str(REAPER), INSIDE_REAPER)
+    ops += [MountOp("proc", "/proc"), MountOp("dev", "/dev")]
+    made.update({"/proc", "/dev"})
+    return tuple(ops), frozenset(made)
 
 
 def _check_target(target: str) -> str:
