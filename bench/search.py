@@ -12,7 +12,9 @@ everything it started at the end.
    real service starts in its own process (`manage.py run_service indexer`). `index_docs_per_s` =
    documents / seconds from the first document in the read model until the read model has nothing
    pending and the index counts all 100,000 (start-up, i.e. Django and the consumer group join, is
-   reported apart as `index_startup_s`).
+   reported apart as `index_startup_s`). Baseline, after it: the same documents bulk-indexed straight
+   into a fresh index (same mapping, chunks and external versions) → `index_raw_bulk_docs_per_s`, and
+   `index_ratio` = indexer / baseline: what our pipeline keeps of what the search server can take.
 2. Queries. A mix of Chinese, English, misspelt and empty (browse) queries, with and without a tab,
    facets, date sort and later pages, sent through the search API (`GET /api/v1/search/` with Django's
    test client in this process: URL routing, middleware, DRF, parameter checks, building and rendering
@@ -364,6 +366,42 @@ def measure_indexing(count: int, servers: dict[str, int]) -> dict[str, Any]:
     }
 
 
+def raw_bulk(count: int, servers: dict[str, int]) -> dict[str, Any]:
+    """The baseline: the same documents bulk-indexed straight into a fresh index of the same mapping, in
+    the indexer's chunks and with its external versions, nothing else running: what noida-db takes."""
+    from hub.search.client import client
+    from hub.search.indexing import PUSH_CHUNK, create_index
+    from hub.search.indices import SCENARIOS
+    from hub.search.models import SearchDocument
+
+    es = client(timeout=300)
+    name = create_index(SCENARIOS)
+    rows = list(SearchDocument.objects.order_by("id").values_list("doc_id", "version", "source")[:count])
+    chunks = [
+        [
+            line
+            for doc_id, version, source in rows[start : start + PUSH_CHUNK]
+            for line in (
+                {"index": {"_index": name, "_id": doc_id, "version": version, "version_type": "external"}},
+                source,
+            )
+        ]
+        for start in range(0, len(rows), PUSH_CHUNK)
+    ]
+    cpu_before, started = cpu_seconds(servers), time.perf_counter()
+    for operations in chunks:
+        if es.bulk(operations=operations)["errors"]:
+            raise RuntimeError("the baseline bulk had errors")
+    elapsed = time.perf_counter() - started
+    cpu = cpu_share(cpu_before, cpu_seconds(servers), elapsed)
+    es.indices.delete(index=name)
+    rate = len(rows) / elapsed
+    print(
+        f"baseline: the same {len(rows):,} documents bulk-indexed raw: {rate:,.0f} docs/s (search {cpu['search']}% CPU)"
+    )
+    return {"index_raw_bulk_docs_per_s": round(rate)}
+
+
 # --------------------------------------------------------------------------- 2. queries
 
 
@@ -482,6 +520,8 @@ def main() -> None:
         indexing = measure_indexing(args.docs, servers)  # the queries need the documents in any case
         if args.only in ("all", "index"):
             results.update(indexing)
+            results.update(raw_bulk(args.docs, servers))
+            results["index_ratio"] = round(results["index_docs_per_s"] / results["index_raw_bulk_docs_per_s"], 2)
         if args.only in ("all", "query"):
             results.update(measure_queries(args.queries, corpus=args.query_docs, full=args.full_queries))
     for key in ("index_docs_per_s", "search_p50_ms", "search_p99_ms", "search_raw_p50_ms", "search_overhead_ratio"):

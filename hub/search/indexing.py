@@ -57,11 +57,22 @@ def ensure_indices(*, names: Iterable[str] | None = None) -> list[str]:
     return created
 
 
-def create_index(kind: DocumentKind, *, aliases: dict[str, Any] | None = None) -> str:
-    """A new, empty concrete index for `kind`; returns its name."""
+def create_index(kind: DocumentKind, *, aliases: dict[str, Any] | None = None, refresh: bool = True) -> str:
+    """A new, empty concrete index for `kind`; returns its name. Without `refresh` it is created with
+    periodic refresh off, for a bulk fill (set it back with `index_refresh_on`)."""
     name = kind.new_index_name()
-    client().indices.create(index=name, aliases=aliases or {}, **kind.index_body())
+    body = kind.index_body()
+    if not refresh:
+        body["settings"] = {**body["settings"], "refresh_interval": "-1"}
+    client().indices.create(index=name, aliases=aliases or {}, **body)
     return name
+
+
+def index_refresh_on(name: str) -> None:
+    """Periodic refresh back to the default, and one refresh now, after a bulk fill."""
+    es = client()
+    es.indices.put_settings(index=name, settings={"index": {"refresh_interval": None}})
+    es.indices.refresh(index=name)
 
 
 def indices_behind(alias: str) -> list[str]:

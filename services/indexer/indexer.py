@@ -57,13 +57,20 @@ class IndexerStats:
 
 
 class Pusher:
-    """Runs pushes on its own thread, one at a time; submit() waits while one is already queued."""
+    """Runs pushes on threads of their own; submit() waits while a batch is already queued.
 
-    def __init__(self, push: Callable[[list[StoredDocument]], None]) -> None:
+    Two threads by default: while Elasticsearch indexes one bulk request the next is already built and
+    sent, so it never idles between them (batches may land out of order: external versions sort that).
+    """
+
+    def __init__(self, push: Callable[[list[StoredDocument]], None], *, workers: int = 2) -> None:
         self._push = push
         self._queue: queue.Queue[list[StoredDocument] | None] = queue.Queue(maxsize=1)
-        self._thread = threading.Thread(target=self._run, name="indexer-push", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"indexer-push-{n}", daemon=True) for n in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, documents: list[StoredDocument]) -> None:
         self._queue.put(documents)
@@ -73,8 +80,10 @@ class Pusher:
         self._queue.join()
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(60)
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(60)
 
     def _run(self) -> None:
         try:
@@ -109,6 +118,7 @@ class Indexer:
         self._next_catchup = 0.0  # monotonic time of the next catch-up round
         self._catchup_failures = 0
         self._pusher: Pusher | None = None
+        self._stats_lock = threading.Lock()
 
     @property
     def group_id(self) -> str:
@@ -189,10 +199,11 @@ class Indexer:
         if not self.indices_ready:
             self.ensure_indices()
         result = documents_push(documents=documents)
-        self.stats.pushed += result.pushed
-        self.stats.push_failed += result.failed
-        if result.failed:
-            self._next_catchup = min(self._next_catchup, time.monotonic() + self._catchup_delay())
+        with self._stats_lock:  # the push threads share the counters
+            self.stats.pushed += result.pushed
+            self.stats.push_failed += result.failed
+            if result.failed:
+                self._next_catchup = min(self._next_catchup, time.monotonic() + self._catchup_delay())
 
     # --- catching up after an outage ---------------------------------------------------------------
     def ensure_indices(self) -> None:
