@@ -58,7 +58,7 @@ def _value_type(config: ScoringConfig) -> pa.DataType:
     return pa.string()
 
 
-def file_read_limited(path: Path, *, max_bytes: int, what: str) -> bytes:
+def file_read_limited(*, path: Path, max_bytes: int, what: str) -> bytes:
     """A regular file's bytes, refusing symlinks, FIFOs and anything over `max_bytes` (sandbox output
     sits in a directory the program could write links and pipes into)."""
     try:
@@ -123,7 +123,7 @@ def labels_read(*, path: Path, config: ScoringConfig) -> Labels:
 
 def predictions_read(*, path: Path, config: ScoringConfig) -> Predictions:
     """Parse an entrant's predictions file (CSV, or JSON: a list of objects with the same keys)."""
-    data = file_read_limited(path, max_bytes=config.max_prediction_bytes, what="predictions file")
+    data = file_read_limited(path=path, max_bytes=config.max_prediction_bytes, what="predictions file")
     first = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if path.suffix.lower() == ".json" or first in (b"[", b"{"):
         table = _json_table(data, config)

@@ -92,7 +92,7 @@ def _readable_inputs(inputs: Path, context: RunContext) -> Path:
     return _stage_file(inputs, context.work_dir / "data" / "inputs.npz")
 
 
-def hidden_ids(inputs: Path) -> pa.Array:
+def hidden_ids(*, inputs: Path) -> pa.Array:
     """The ids of the hidden inputs, as strings (host side)."""
     with np.load(inputs, allow_pickle=False) as data:
         return pa.array(np.asarray(data["id"]).astype(str), pa.string())
@@ -119,7 +119,8 @@ def _human_bytes(value: int | None) -> str:
     return f"{value / 1024 / 1024:,.0f} MiB"
 
 
-def limit_failure(result: SandboxResult, limits: Limits) -> ScoringFailed:
+def limit_failure(*, result: SandboxResult, limits: Limits) -> ScoringFailed:
+    """The failure of a run that hit a limit, naming the limit and its value."""
     assert result.killed_reason is not None
     message = LIMIT_MESSAGES[result.killed_reason].format(
         cpu=limits.cpu_seconds,
@@ -175,10 +176,12 @@ def _model_run(
     ]
     result = _sandboxed(argv, binds, context, scratch)
     if result.killed_reason is not None:
-        raise limit_failure(result, context.limits)
+        raise limit_failure(result=result, limits=context.limits)
     if result.exit_code != 0:
         raise _run_failure(result, scratch)
-    data = file_read_limited(scratch / "predictions.npy", max_bytes=config.max_prediction_bytes, what="model output")
+    data = file_read_limited(
+        path=scratch / "predictions.npy", max_bytes=config.max_prediction_bytes, what="model output"
+    )
     try:
         output = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
@@ -186,14 +189,14 @@ def _model_run(
     if not isinstance(output, np.ndarray):
         raise ScoringFailed("output_invalid", "The model output is not a single array.")
     return RunOutcome(
-        predictions=model_predictions(ids=hidden_ids(inputs), output=output, config=config), sandbox=result
+        predictions=model_predictions(ids=hidden_ids(inputs=inputs), output=output, config=config), sandbox=result
     )
 
 
 def _run_failure(result: SandboxResult, scratch: Path) -> ScoringFailed:
     """The entry script's own refusal (error.json) if it left one, else the exit code and the log."""
     try:
-        refusal = json.loads(file_read_limited(scratch / "error.json", max_bytes=8192, what="error report"))
+        refusal = json.loads(file_read_limited(path=scratch / "error.json", max_bytes=8192, what="error report"))
         code, message = str(refusal["code"])[:40], str(refusal["message"])[:1000]
     except (ScoringFailed, ValueError, KeyError, TypeError):
         code, message = "run_failed", f"The run exited with code {result.exit_code}; see the log."
@@ -231,7 +234,7 @@ def onnx_run(*, submission: Path, inputs: Path, config: ScoringConfig, context: 
     return _model_run(argv_tail, [Bind(model.parent, INSIDE_SUBMISSION)], config, inputs, context)
 
 
-def package_root(extracted: Path) -> Path:
+def package_root(*, extracted: Path) -> Path:
     """Where the manifest is: the archive's top level, or its only directory (archives made of a folder)."""
     if (extracted / MANIFEST).is_file():
         return extracted
@@ -245,7 +248,7 @@ def package_run(*, submission: Path, inputs: Path, config: ScoringConfig, contex
     """A zip or tar with a manifest naming `predict(inputs) -> outputs`, run with the platform's interpreter."""
     extracted = context.work_dir / "submission"
     archive_extract(archive=submission, dest=extracted, limits=context.archive_limits)
-    root = package_root(extracted)
+    root = package_root(extracted=extracted)
     inside_root = INSIDE_SUBMISSION + ("" if root == extracted else f"/{root.name}")
     return _model_run(["package", "--root", inside_root], [Bind(extracted, INSIDE_SUBMISSION)], config, inputs, context)
 
@@ -310,7 +313,7 @@ def program_scores(
         )
 
     if result.killed_reason is not None:
-        raise failed(limit_failure(result, context.limits).reason)
+        raise failed(limit_failure(result=result, limits=context.limits).reason)
     if result.exit_code != 0:
         raise failed(f"it exited with code {result.exit_code}.")
     if result.stdout_bytes > SCORES_MAX_BYTES:

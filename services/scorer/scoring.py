@@ -18,6 +18,7 @@ from services.scorer.reproducibility import reproducibility_record
 from services.scorer.runners import RunContext, program_scores, submission_run
 
 log = logging.getLogger(__name__)
+ID_MISMATCH = ("unknown_ids", "duplicate_ids", "too_few_rows", "missing_ids")
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,18 @@ def submission_score(
     if context.on_progress is not None:
         context.on_progress(0)
     outcome = submission_run(kind=kind, submission=submission, inputs=hidden.inputs, config=config, context=context)
-    inputs = metric_inputs(config=config, labels=labels, predictions=outcome.predictions)
+    try:
+        inputs = metric_inputs(config=config, labels=labels, predictions=outcome.predictions)
+    except ScoringFailed as failure:
+        if kind != "predictions" and failure.code in ID_MISMATCH:
+            # A model gives one row per hidden input (checked before), so ids that do not match the labels'
+            # are the hidden data's fault, not the entrant's.
+            raise ScoringFailed(
+                "hidden_data_mismatch",
+                "The phase's hidden inputs and labels do not hold the same ids.",
+                platform_failure=True,
+            ) from failure
+        raise
     scores: dict[str, dict[str, float]] = {split: {} for split in labels.split_names}
     for split, data in inputs.items():
         for name in config.metrics:

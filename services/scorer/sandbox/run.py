@@ -9,6 +9,7 @@ import os
 import selectors
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -158,8 +159,6 @@ def sandbox_run(
 
 def sandbox_probe(*, backend: Backend) -> str | None:
     """None when `backend` runs a trivial program with the full drop chain here, else what went wrong."""
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="wanzhi-probe-") as scratch:
         try:
             result = sandbox_run(

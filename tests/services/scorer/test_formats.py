@@ -135,7 +135,7 @@ def test_reading_scratch_refuses_links_and_pipes(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "fifo")
     for name in ("link", "fifo"):
         with pytest.raises(ScoringFailed):
-            file_read_limited(tmp_path / name, max_bytes=100, what="output")
+            file_read_limited(path=tmp_path / name, max_bytes=100, what="output")
 
 
 def test_broken_hidden_labels_are_the_platforms_failure(tmp_path: Path) -> None:

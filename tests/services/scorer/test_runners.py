@@ -235,6 +235,18 @@ def test_a_model_that_returns_too_few_rows_fails(digits, hidden, label_config, c
     assert failure.value.code == "wrong_shape"
 
 
+def test_hidden_inputs_that_disagree_with_the_labels_are_the_platforms_fault(
+    digits, hidden, label_config, context, make_zip
+):
+    with np.load(hidden.inputs) as data:
+        np.savez(hidden.inputs, id=np.char.add(data["id"], "-moved"), x=data["x"])
+    with pytest.raises(ScoringFailed) as failure:
+        score(
+            "package", make_zip(package_files("    return np.zeros(len(x), dtype=int)")), label_config, hidden, context
+        )
+    assert failure.value.code == "hidden_data_mismatch" and failure.value.platform_failure
+
+
 # --------------------------------------------------------------------------- the host's scoring program
 
 
