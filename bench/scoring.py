@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -45,7 +46,9 @@ def sandbox_overhead(runs: int) -> dict[str, float | str]:
 
     backend = backend_detect()
     unshare = backend_named("unshare")
-    timings: dict[str, list[float]] = {"sandbox": [], "bare": [], "unshare": []}
+    timings: dict[str, list[float]] = {"sandbox": [], "bare": [], "unshare": [], "python": []}
+    # The reaper is a Python start inside the sandbox: timed bare, it says how much of the overhead it is.
+    python = [os.path.realpath(sys.executable), "-I", "-S", "-B", "-c", "import os, signal"]
     with tempfile.TemporaryDirectory(prefix="bench-scoring-") as tmp:
         scratch = Path(tmp)
         for warmup in range(3):
@@ -63,10 +66,15 @@ def sandbox_overhead(runs: int) -> dict[str, float | str]:
             started = time.perf_counter()
             assert sandbox_run(argv=["/usr/bin/true"], scratch=scratch, backend=unshare).ok
             timings["unshare"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            subprocess.run(python, check=True)
+            timings["python"].append(time.perf_counter() - started)
     medians = {key: statistics.median(values) * 1000 for key, values in timings.items()}
     p90 = statistics.quantiles(timings["sandbox"], n=10)[-1] * 1000
     print(f"sandbox ({backend.name}) median {medians['sandbox']:.1f} ms (p90 {p90:.1f}), bare {medians['bare']:.2f} ms")
-    print(f"sandbox (unshare) median {medians['unshare']:.1f} ms")
+    print(
+        f"sandbox (unshare) median {medians['unshare']:.1f} ms; a bare `python -I -S` start {medians['python']:.1f} ms"
+    )
     return {
         "sandbox_backend": backend.name,
         "sandbox_ms": round(medians["sandbox"], 2),
@@ -74,6 +82,8 @@ def sandbox_overhead(runs: int) -> dict[str, float | str]:
         "sandbox_overhead_ms": round(medians["sandbox"] - medians["bare"], 2),
         "sandbox_p90_ms": round(p90, 2),
         "unshare_ms": round(medians["unshare"], 2),
+        "python_start_ms": round(medians["python"], 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
