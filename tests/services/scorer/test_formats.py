@@ -138,11 +138,13 @@ def test_reading_scratch_refuses_links_and_pipes(tmp_path: Path) -> None:
             file_read_limited(path=tmp_path / name, max_bytes=100, what="output")
 
 
-def test_broken_hidden_labels_are_the_platforms_failure(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["id,label\na,1\na,2\n", "id,label\na,1\nb,\n", "id,truth\na,1\n", "id,label\n"])
+def test_broken_hidden_labels_are_the_platforms_failure(tmp_path: Path, files, text: str) -> None:
+    _, write = files
     broken = tmp_path / "broken.csv"
-    broken.write_text("id,label\na,1\na,2\n", encoding="utf-8")
+    broken.write_text(text, encoding="utf-8")
     with pytest.raises(ScoringFailed) as caught:
-        labels_read(path=broken, config=LABEL)
+        scored(broken, write("id,prediction\na,1\n"))
     assert caught.value.platform_failure and caught.value.code == "labels_invalid"
 
 
