@@ -54,7 +54,7 @@ def service_env(transactional_db, kafka: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def start_process(service_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+def start_process(service_env: dict[str, str], tmp_path: Path, settings) -> Iterator[Callable[..., subprocess.Popen]]:
     """Start `manage.py <args>` (or any argv) as a real process; every one is stopped after the test.
 
     Its output goes to a file (`process.log`, a Path), never to a pipe: a chatty server whose pipe
@@ -67,7 +67,12 @@ def start_process(service_env: dict[str, str], tmp_path: Path) -> Iterator[Calla
         log = tmp_path / f"process-{len(started)}.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
-                argv, cwd=ROOT, env={**service_env, **(env or {})}, stdout=output, stderr=subprocess.STDOUT
+                argv,
+                cwd=ROOT,
+                # The test's search indices too, when it made its own (the search_index fixture).
+                env={**service_env, "SEARCH_INDEX_PREFIX": settings.SEARCH_INDEX_PREFIX, **(env or {})},
+                stdout=output,
+                stderr=subprocess.STDOUT,
             )
         process.log = log  # type: ignore[attr-defined]
         started.append(process)

@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
-from django.urls import translate_url
-from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Locale
 
 from hub.cms.models import AnnouncementPage, NewsArticlePage, PolicyDocumentPage, PolicyLibraryPage
+from hub.i18n import path_for_reader
 from hub.search.selectors import recent_documents
 
 # The public may sort the policy library by these, and by nothing else.
@@ -92,19 +90,12 @@ HOME_HIGHLIGHTS = [
 ]
 
 
-def _for_reader(path: str) -> str:
-    """A path of the default language (as events carry them) under the reader's language prefix."""
-    reader = get_language()
-    with translation.override(settings.LANGUAGE_CODE):
-        return translate_url(path, reader)
-
-
 def _in_reader_language(document: dict[str, Any]) -> dict[str, Any]:
     english = get_language() == "en"
     return {
         **document,
         "title": (english and document.get("title_en")) or document["title"],
-        "url": _for_reader(document["url"]),
+        "url": path_for_reader(document["url"]),
     }
 
 
@@ -115,7 +106,7 @@ def home_highlights(*, limit: int = 4) -> list[Highlight]:
             kind=kind,
             heading=heading,
             empty=empty,
-            more_url=_for_reader(more),
+            more_url=path_for_reader(more),
             items=[_in_reader_language(doc) for doc in recent_documents(kind=kind, filters=filters, limit=limit)],
         )
         for kind, filters, heading, empty, more in HOME_HIGHLIGHTS

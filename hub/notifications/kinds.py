@@ -12,11 +12,12 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.urls import translate_url
 from django.utils.functional import Promise
 from django.utils.text import Truncator
-from django.utils.translation import get_language, gettext, override
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from hub.i18n import path_for_reader
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,7 @@ def _proposal(fact: str, title: str | Promise) -> Callable[[Any], Message]:
 
     def render(event: Any) -> Message:
         names = {"scenario": event.scenario_title, "organisation": event.organisation_name}
-        # The event's path is in the default language; the recipient gets their language's (/en/...).
-        language = get_language()
-        with override(settings.LANGUAGE_CODE):  # where the path resolves
-            url = translate_url(event.url, language)
+        url = path_for_reader(event.url)  # rendered under the recipient's language
         return Message(
             # A scenario title may take up to 200 characters itself: the stored title (and subject) may not.
             title=Truncator(str(title) % names).chars(200),

@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from hub.i18n import path_for_reader
 from hub.search.indices import facets, get_kind, kinds
 from hub.search.params import SearchParams, params_from
 from hub.search.queries import Hit, InvalidSearch, SearchResults, check_kind, search, suggest
@@ -98,7 +99,16 @@ def results(request: HttpRequest) -> HttpResponse:
         "results": found,
         "notices": notices,
         "tabs": _tabs(params, found),
-        "hits": [{"hit": hit, "kind_label": kind_labels.get(hit.kind, ""), "meta": _meta(hit)} for hit in found.hits],
+        "hits": [
+            # Documents carry default-language paths; the reader follows theirs (/en/...).
+            {
+                "hit": hit,
+                "url": path_for_reader(hit.url),
+                "kind_label": kind_labels.get(hit.kind, ""),
+                "meta": _meta(hit),
+            }
+            for hit in found.hits
+        ],
         "facet_groups": [facet for facet in found.facets if facet.buckets],
         "sorts": [("relevance", _("Relevance")), ("date", _("Newest first"))],
         "previous_url": _link(params, page=found.page - 1) if found.has_previous else "",

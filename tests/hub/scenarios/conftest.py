@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from django.utils import translation
 
 from hub.accounts.models import Organisation, Role, User
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
@@ -16,13 +14,6 @@ from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 class Member:
     user: User
     organisation: Organisation
-
-
-@pytest.fixture(autouse=True)
-def _english() -> Iterator[None]:
-    """Refusals are matched by their English text, whatever the catalogue translates them to."""
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture(autouse=True)
