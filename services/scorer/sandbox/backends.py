@@ -24,8 +24,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.scorer.sandbox.types import INSIDE_REAPER, INSIDE_UID, Limits, MountOp, SandboxUnavailable
-from services.scorer.sandbox.view import support_dir
+from services.scorer.sandbox.types import (
+    INSIDE_REAPER,
+    INSIDE_REAPER_BINARY,
+    INSIDE_UID,
+    Limits,
+    MountOp,
+    SandboxUnavailable,
+)
+from services.scorer.sandbox.view import reaper_binary, support_dir
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +101,10 @@ class Backend:
 class BwrapBackend(Backend):
     name = "bwrap"
 
+    def __init__(self, tools: Mapping[str, str], *, compiled_reaper: bool = True) -> None:
+        super().__init__(tools)
+        self.compiled_reaper = compiled_reaper  # False: reaper.py even where reaper.c was built (tests)
+
     def launch(self, *, plan: Sequence[MountOp], chain: Sequence[str], env: Mapping[str, str], cwd: str) -> Launch:
         status_r, status_w = os.pipe()
         report_r, report_w = os.pipe()
@@ -128,7 +139,7 @@ class BwrapBackend(Backend):
         # Through a memfd, not argv: the sandbox's ps would otherwise show the host paths of every bind.
         # (bwrap takes the command itself only from argv.)
         args_fd = _memfd("bwrap-args", b"".join(arg.encode() + b"\0" for arg in args))
-        reaper = [os.path.realpath(sys.executable), "-I", "-S", "-B", INSIDE_REAPER, str(report_w)]
+        reaper = reaper_argv(report_w, compiled=self.compiled_reaper)
         return Launch(
             argv=[self.tools["bwrap"], "--args", str(args_fd), "--", *reaper, *chain],
             env={"PATH": "/usr/bin:/bin"},
@@ -179,6 +190,13 @@ class UnshareBackend(Backend):
             status_fds=[status_r],
             close_after_start=[config_fd, status_w],
         )
+
+
+def reaper_argv(report_fd: int, *, compiled: bool = True) -> list[str]:
+    """The reaper's command line inside the sandbox: compiled where it could be built, else in Python."""
+    if compiled and reaper_binary() is not None:
+        return [INSIDE_REAPER_BINARY, str(report_fd)]
+    return [os.path.realpath(sys.executable), "-I", "-S", "-B", INSIDE_REAPER, str(report_fd)]
 
 
 def _bwrap_op(op: MountOp) -> list[str]:

@@ -11,6 +11,7 @@ MIB = 1024 * 1024
 # Fixed places inside every sandbox; runners and entry scripts rely on them.
 INSIDE_SCRATCH = "/scratch"
 INSIDE_REAPER = "/opt/wanzhi-sandbox/reaper.py"
+INSIDE_REAPER_BINARY = "/opt/wanzhi-sandbox/reaper"
 INSIDE_UID = 1000  # what the program sees as its uid; on the host it is a fresh unprivileged uid per run
 INSIDE_USER = "sandbox"
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import atexit
 import functools
+import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -16,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from services.scorer.sandbox.types import (
     INSIDE_REAPER,
+    INSIDE_REAPER_BINARY,
     INSIDE_SCRATCH,
     INSIDE_UID,
     INSIDE_USER,
@@ -30,6 +33,9 @@ SYSTEM_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 HOST_ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime")
 HOST_ETC_DIRS = ("ld.so.conf.d",)
 REAPER = Path(__file__).with_name("reaper.py")
+REAPER_SOURCE = Path(__file__).with_name("reaper.c")
+REAPER_ENV = "WANZHI_SANDBOX_REAPER"  # "python": skip the compiled reaper
+log = logging.getLogger(__name__)
 RESERVED = (
     "/usr",
     "/etc",
@@ -64,6 +70,31 @@ def support_dir() -> Path:
         file.write_text(text, encoding="utf-8")
         file.chmod(0o644)
     return path
+
+
+@functools.cache
+def reaper_binary() -> Path | None:
+    """reaper.c compiled into the support dir (root-owned, bound read-only), once per process; None where
+    there is no C compiler or WANZHI_SANDBOX_REAPER=python: then reaper.py runs, a Python start slower."""
+    if os.environ.get(REAPER_ENV) == "python":
+        return None
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None or not REAPER_SOURCE.exists():
+        log.warning("no C compiler: the sandbox's reaper runs in Python (a slower start)")
+        return None
+    target = support_dir() / "reaper"
+    try:
+        subprocess.run(
+            [compiler, "-O2", "-Wall", "-Werror", "-o", str(target), str(REAPER_SOURCE)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        log.warning("the sandbox's reaper did not compile, so it runs in Python: %s", error)
+        return None
+    target.chmod(0o755)
+    return target
 
 
 @functools.cache
@@ -137,6 +168,9 @@ def _system_view() -> tuple[tuple[MountOp, ...], frozenset[str]]:
     for root in interpreter_roots():
         _add(ops, made, "ro_bind", root, root)
     _add(ops, made, "ro_bind", str(REAPER), INSIDE_REAPER)
+    binary = reaper_binary()
+    if binary is not None:
+        _add(ops, made, "ro_bind", str(binary), INSIDE_REAPER_BINARY)
     ops += [MountOp("proc", "/proc"), MountOp("dev", "/dev")]
     made.update({"/proc", "/dev"})
     return tuple(ops), frozenset(made)

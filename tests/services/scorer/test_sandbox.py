@@ -16,16 +16,21 @@ from pathlib import Path
 import pytest
 
 from services.scorer.sandbox import Bind, KillReason, Limits, SandboxResult, sandbox_run
-from services.scorer.sandbox.backends import Backend, backend_detect, backend_named
+from services.scorer.sandbox.backends import Backend, BwrapBackend, backend_detect, backend_named
 from services.scorer.sandbox.types import SandboxSetupError
+from services.scorer.sandbox.view import reaper_binary
 from tests.services.scorer.conftest import sandbox_processes
 
 ROOT = Path(__file__).resolve().parents[3]
 HOSTILE = Limits(cpu_seconds=5, wall_seconds=3, memory_bytes=256 * 1024 * 1024, processes=32, output_kill_bytes=4 << 20)
 
 
-@pytest.fixture(params=["bwrap", "unshare"])
+@pytest.fixture(params=["bwrap", "unshare", "bwrap-python-reaper"])
 def backend(request: pytest.FixtureRequest) -> Backend:
+    """Both backends; and bwrap with reaper.py, which runs where reaper.c cannot be compiled."""
+    if request.param == "bwrap-python-reaper":
+        bwrap = backend_named("bwrap")
+        return BwrapBackend(bwrap.tools, compiled_reaper=False)
     return backend_named(request.param)
 
 
@@ -74,6 +79,7 @@ def port_of(url_variable: str) -> int:
 
 def test_backends_are_detected_and_named(backend: Backend, scratch: Path) -> None:
     assert backend_detect().name == "bwrap"  # installed here; unshare is the fallback
+    assert reaper_binary() is not None  # a C compiler is installed here
     result = run_python("print('hello')", backend, scratch)
     assert result.ok and result.backend == backend.name and result.stdout_tail.strip() == "hello"
 

@@ -1,0 +1,1 @@
+"""Scripts that run inside the sandbox (not imported by the host)."""
