@@ -1,11 +1,12 @@
-"""The two local backends: bubblewrap where installed, else util-linux `unshare` with our own init.
+"""The two local backends: bubblewrap where installed, else util-linux `unshare` with our own init (nsinit.py).
 
-Both build the same view (view.py) as root in fresh mount, network, PID, IPC and UTS namespaces, then run
-the same drop chain, so the program starts with rlimits set, as a fresh unprivileged host uid, with no
-capabilities and no_new_privs, in a new user namespace of its own:
+Both build the same view (view.py) as root in fresh mount, network, PID, IPC, UTS and cgroup namespaces,
+start the reaper (reaper.c or reaper.py) as the namespace's PID 1, and have it run the same drop chain, so the
+program starts with rlimits set, as a fresh unprivileged host uid, with no capabilities and no_new_privs, in
+a new user namespace of its own:
 
-    prlimit --cpu --as --nproc --fsize --nofile --core -- setpriv --reuid U --regid U --clear-groups
-        --inh-caps=-all --no-new-privs -- unshare --user --map-user=1000 --map-group=1000 -- PROGRAM
+    reaper FD -- prlimit --cpu --as --nproc --fsize --nofile --core -- setpriv --reuid U --regid U
+        --clear-groups --inh-caps=-all --no-new-privs -- unshare --user --map-user=1000 --map-group=1000 -- PROGRAM
 
 Why root builds the view and the uid is dropped afterwards: the interpreter lives under /root here, which an
 unprivileged bwrap cannot even look up; and a user namespace created by root maps the program to host uid 0,

@@ -111,7 +111,8 @@ def sandbox_run(
         watch.pump()
     finally:
         watch.kill_if_running()
-        _, wait_status, usage = os.wait4(process.pid, 0)
+        # Not wait4's usage: it counts the forked copy of this process, whose peak RSS is ours.
+        _, wait_status = os.waitpid(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(wait_status)
         wall = time.monotonic() - started
         watch.await_namespace_gone()
@@ -123,10 +124,9 @@ def sandbox_run(
     if watch.exit_code is None and watch.killed_reason is None:
         raise SandboxSetupError(f"the {backend.name} sandbox could not start: {captures['stderr'].tail()[-2000:]}")
     exit_code = watch.exit_code if watch.exit_code is not None else 128 + signal.SIGKILL
-    # Our own wait4 would count the forked copy of this process (its peak RSS is ours): the reaper's report
-    # covers exactly the sandbox's processes. A killed run reports nothing; its usage was read before the kill.
+    # The reaper's report covers exactly the sandbox's processes; a killed run reports nothing, and its usage
+    # was read from /proc just before the kill.
     cpu, peak = watch.reported_usage or watch.killed_usage
-    del usage
     result = SandboxResult(
         backend=backend.name,
         exit_code=exit_code,

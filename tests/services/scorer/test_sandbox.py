@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sys
 import textwrap
@@ -79,7 +80,8 @@ def port_of(url_variable: str) -> int:
 
 def test_backends_are_detected_and_named(backend: Backend, scratch: Path) -> None:
     assert backend_detect().name == "bwrap"  # installed here; unshare is the fallback
-    assert reaper_binary() is not None  # a C compiler is installed here
+    has_compiler = shutil.which("cc") is not None or shutil.which("gcc") is not None
+    assert (reaper_binary() is not None) == has_compiler  # else reaper.py, as the third parameter runs
     result = run_python("print('hello')", backend, scratch)
     assert result.ok and result.backend == backend.name and result.stdout_tail.strip() == "hello"
 
