@@ -40,6 +40,8 @@ bench: $(INSTALLED)  ## benchmarks (never part of the test run); record results 
 	$(PY) bench/events.py
 	$(PY) bench/footprint.py
 	$(PY) bench/search.py
+	$(PY) bench/scoring.py
+	$(PY) bench/portal.py
 
 stack-up: $(INSTALLED)
 	$(PY) -m infra.stack up
