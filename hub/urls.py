@@ -36,6 +36,7 @@ if settings.DEBUG:
 # link, a bookmark and a cached page all say which language they are in).
 urlpatterns += i18n_patterns(
     path("accounts/signup/", signup, name="signup"),
+    path("accounts/organisations/", include("hub.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("notifications/", include("hub.notifications.urls")),
     path("dev/mail/", dev_mailbox, name="dev_mailbox"),

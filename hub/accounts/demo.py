@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from django.db import transaction
 
 from hub.accounts.models import Organisation, Role, User
-from hub.accounts.services import membership_grant, organisation_create, user_register
+from hub.accounts.services import membership_grant, organisation_create, organisation_update_profile, user_register
 
 ORGANISATIONS = [
     ("星火智能科技（合肥）有限公司", "Spark Intelligence (Hefei)", Organisation.Kind.STARTUP, "合肥市"),
@@ -16,6 +16,21 @@ ORGANISATIONS = [
     ("宣城市科学技术局", "Xuancheng Science and Technology Bureau", Organisation.Kind.GOVERNMENT, "宣城市"),
     ("安徽通用人工智能产业基金", "Anhui General AI Industry Fund", Organisation.Kind.FUND, "合肥市"),
 ]
+
+# The demo startup's profile, what matching reads (organisation index 0).
+STARTUP_PROFILE = {
+    "description": (
+        "星火智能科技专注于医学影像与工业视觉的人工智能应用：基于自研医学影像大模型，为基层医院提供肺结节、"
+        "眼底病变的辅助诊断；面向制造企业提供产线缺陷检测和设备预测性维护，模型可边缘部署在国产算力上。"
+    ),
+    "description_en": (
+        "Spark Intelligence builds AI for medical imaging and industrial vision: its own medical-imaging foundation "
+        "model helps county hospitals read lung nodules and retinal disease, and manufacturers find defects on the "
+        "line and predict equipment failures, with models deployed at the edge on domestic accelerators."
+    ),
+    "capabilities": ["医学影像", "大模型", "工业视觉", "边缘部署", "缺陷检测", "预测性维护"],
+    "sectors": ["healthcare", "industrial-internet", "manufacturing-optimisation"],
+}
 
 # username, display name, role, organisation index
 USERS = [
@@ -47,6 +62,8 @@ def load() -> Iterator[str]:
             admin.is_staff = admin.is_superuser = True
             admin.save(update_fields=["is_staff", "is_superuser"])
             membership_grant(user=admin, organisation=organisations[4], role=Role.ADMIN)
+        # Through the service (a new profile version, published): a second load changes nothing.
+        organisation_update_profile(organisation=organisations[0], by=admin, fields=STARTUP_PROFILE)
         yield f"  admin      {'admin':<10} / {password}   (Django admin, Wagtail admin)"
         for username, display_name, role, org_index in USERS:
             user = User.objects.filter(username=username).first()

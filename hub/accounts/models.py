@@ -1,9 +1,60 @@
 """Users, organisations and memberships (a user's role within an organisation)."""
 
+import re
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from hub.sectors import SECTORS
+
+MAX_CAPABILITIES = 20
+MAX_CAPABILITY_LENGTH = 30
+# Typed in one line: commas (Latin or Chinese), the enumeration comma 、, semicolons or new lines.
+CAPABILITY_SEPARATORS = re.compile(r"[,，、;；\n]+")
+
+
+def capabilities_from(value: str | Iterable[str]) -> list[str]:
+    """Capability tags from what a person typed (one line with separators) or a list: each trimmed,
+    empty ones dropped, each tag once (the first spelling wins, case aside). Limits are checked by
+    validate_capabilities."""
+    parts = CAPABILITY_SEPARATORS.split(value) if isinstance(value, str) else [str(tag) for tag in value]
+    tags: dict[str, str] = {}
+    for part in parts:
+        tag = " ".join(part.split())  # inner runs of spaces become one
+        if tag:
+            tags.setdefault(tag.casefold(), tag)
+    return list(tags.values())
+
+
+def validate_capabilities(tags: list[str]) -> None:
+    """At most MAX_CAPABILITIES tags of at most MAX_CAPABILITY_LENGTH characters each."""
+    if len(tags) > MAX_CAPABILITIES:
+        raise ValidationError(
+            _("At most %(count)d capabilities, please (there are %(given)d)."),
+            params={"count": MAX_CAPABILITIES, "given": len(tags)},
+            code="too_many",
+        )
+    too_long = [tag for tag in tags if len(tag) > MAX_CAPABILITY_LENGTH]
+    if too_long:
+        raise ValidationError(
+            _("Keep each capability to %(length)d characters or fewer: %(tags)s"),
+            params={"length": MAX_CAPABILITY_LENGTH, "tags": "，".join(too_long)},
+            code="too_long",
+        )
+
+
+def validate_sectors(slugs: list[str]) -> None:
+    unknown = [slug for slug in slugs if slug not in SECTORS]
+    if unknown:
+        raise ValidationError(
+            _("Not a sector of the programme: %(sectors)s"), params={"sectors": ", ".join(unknown)}, code="unknown"
+        )
 
 
 class User(AbstractUser):
@@ -32,6 +83,27 @@ class Organisation(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     region = models.CharField(_("region"), max_length=100, blank=True, help_text=_("City or county, e.g. 合肥市"))
     website = models.URLField(_("website"), blank=True)
+    # The profile: what the organisation does, for readers and for matching it with scenarios.
+    description = models.TextField(_("description"), blank=True)
+    description_en = models.TextField(_("English description"), blank=True)
+    capabilities = ArrayField(
+        models.CharField(max_length=MAX_CAPABILITY_LENGTH),
+        default=list,
+        blank=True,
+        validators=[validate_capabilities],
+        verbose_name=_("capabilities"),
+        help_text=_("Short tags, e.g. 医学影像, 大模型, 工业视觉"),
+    )
+    sectors = ArrayField(
+        models.CharField(max_length=40),
+        default=list,
+        blank=True,
+        validators=[validate_sectors],
+        verbose_name=_("sectors"),
+    )
+    # The version of the profile the public has seen: 1 as created, one more for every change
+    # (organisation_update_profile), so the search index can drop stale events.
+    profile_version = models.PositiveIntegerField(_("profile version"), default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -41,6 +113,12 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounts:organisation", args=[self.pk])
+
+    def sector_labels(self) -> list[str]:
+        return [str(SECTORS[slug]) for slug in self.sectors if slug in SECTORS]
 
 
 class Role(models.TextChoices):
