@@ -1,6 +1,6 @@
 """Search benchmark: the indexer's throughput from Kafka to a searchable index, and what the app adds to a query.
 
-Run from the repository root:  .venv/bin/python bench/search.py   (about 6 minutes)
+Run from the repository root:  .venv/bin/python bench/search.py   (about 12 minutes)
 
 It starts its own PostgreSQL, tansu Kafka and noida-db search server through infra.stack (data under
 bench/out/stack-search), migrates a fresh database, uses fresh topic and index prefixes, and stops

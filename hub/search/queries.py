@@ -1,5 +1,5 @@
-"""Searching every kind at once: one Elasticsearch request for hits, tab counts, facets, highlights and
-"did you mean"; autocomplete; and the database fallback when Elasticsearch cannot answer."""
+"""Searching every kind at once (one request for hits, tab counts, facets and highlights; a second for
+"did you mean" when few hits), autocomplete, and the database fallback when Elasticsearch cannot answer."""
 
 from __future__ import annotations
 
