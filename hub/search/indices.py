@@ -351,7 +351,16 @@ ORGANISATIONS = register(
     DocumentKind(
         name="organisations",
         label=_("Organisations"),
-        properties={"organisation_id": LONG, "org_kind": KEYWORD, "region": TEXT},
+        properties={
+            "organisation_id": LONG,
+            "org_kind": KEYWORD,
+            "region": TEXT,
+            # The profile, what matching (hub/search/matching.py) reads.
+            "description": TEXT,
+            "description_en": TEXT_EN,
+            "capabilities": TEXT_KEYWORD,
+            "sectors": KEYWORD,
+        },
         facets=(
             Facet("org_kind", _("Organisation type"), "org_kind", choices=lambda: dict(Organisation.Kind.choices)),
         ),

@@ -9,6 +9,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+
 from hub.events.envelope import Envelope
 from hub.events.registry import UnknownEventType, event_class
 from hub.search.indices import ORGANISATIONS, PAGES, SCENARIOS
@@ -112,14 +116,42 @@ def page_withdrawn(event: Any, envelope: Envelope) -> list[DocumentChange]:
     return [DocumentChange(PAGES.name, doc_id, event.version, None) for doc_id in doc_ids]
 
 
+def organisation_path(organisation_id: int) -> str:
+    """The profile page's path in the default language (readers localise it with hub.i18n.path_for_reader)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return reverse("accounts:organisation", args=[organisation_id])
+
+
 @maps("accounts.organisation.created.v1")
 def organisation_document(event: Any, envelope: Envelope) -> list[DocumentChange]:
     source = ORGANISATIONS.document(
         title=event.name,
+        url=organisation_path(event.organisation_id),
         date=envelope.time or None,
         organisation_id=event.organisation_id,
         org_kind=event.kind,
         region=event.region,
     )
-    # Organisations are only created so far: version 1 for good, so a redelivery changes nothing.
+    # The first version of the profile (profile_version starts at 1): any update is newer.
     return [DocumentChange(ORGANISATIONS.name, str(event.organisation_id), 1, source)]
+
+
+@maps("accounts.organisation.updated.v1")
+def organisation_profile(event: Any, envelope: Envelope) -> list[DocumentChange]:
+    source = ORGANISATIONS.document(
+        title=event.name,
+        title_en=event.name_en,
+        # The description is also the hit's text, so site search finds an organisation by what it does.
+        summary=event.description,
+        summary_en=event.description_en,
+        url=organisation_path(event.organisation_id),
+        date=envelope.time or None,
+        organisation_id=event.organisation_id,
+        org_kind=event.kind,
+        region=event.region,
+        description=event.description,
+        description_en=event.description_en,
+        capabilities=event.capabilities,
+        sectors=event.sectors,
+    )
+    return [DocumentChange(ORGANISATIONS.name, str(event.organisation_id), event.version, source)]
