@@ -81,6 +81,17 @@ def _proposal(fact: str, title: str | Promise) -> Callable[[Any], Message]:
     return render
 
 
+def _match_suggested(event: Any) -> Message:
+    """scenarios.match.suggested.v1: the members of a newly suggested startup hear of the scenario."""
+    url = path_for_reader(event.url)  # the scenario's page, under the recipient's language
+    names = {"scenario": event.scenario_title}
+    return Message(
+        title=Truncator(gettext("A scenario that fits your capabilities: “%(scenario)s”") % names).chars(200),
+        body=render_to_string("scenarios/email/match_suggested.txt", {**names, "url": f"{settings.SITE_URL}{url}"}),
+        url=url,
+    )
+
+
 KINDS: dict[str, Kind] = {
     kind.event_type: kind
     for kind in [
@@ -112,6 +123,8 @@ KINDS: dict[str, Kind] = {
             _("Your proposal awarded"),
             _proposal("awarded", _("Your proposal to “%(scenario)s” won")),
         ),
+        # Matching: startups hear of the open scenarios that fit their capabilities.
+        Kind("scenarios.match.suggested.v1", _("A scenario that fits your capabilities"), _match_suggested),
     ]
 }
 

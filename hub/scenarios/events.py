@@ -7,7 +7,7 @@ JSON Schema sits in schemas/. Drafts publish nothing: they are private to their 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.utils import translation
@@ -148,3 +148,19 @@ class ProposalDeclined(ProposalEvent):
 @dataclass(frozen=True)
 class ProposalAwarded(ProposalEvent):
     """The publisher awarded it (the scenario becomes awarded): the startup's members are told."""
+
+
+@event_type("scenarios.match.suggested.v1")
+@dataclass(frozen=True)
+class MatchSuggested(Event):
+    """The startups matching suggests for a scenario now, best first (an empty list: none any more).
+
+    `suggestions` are {organisation_id, organisation_name, score}; `recipients` are the members of the
+    startups suggested for the first time, so a startup is told once, not at every change of the list.
+    """
+
+    scenario_id: int
+    scenario_title: str
+    url: str
+    suggestions: list[dict[str, Any]]
+    recipients: list[int]

@@ -213,3 +213,31 @@ class ProposalAttachment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("scenarios:attachment_download", args=[self.pk])
+
+
+class MatchSuggestion(models.Model):
+    """A startup that matching (hub.search.matching) suggests for a scenario, with its rank and score.
+
+    A scenario's suggestions are replaced wholesale each time matching runs for it
+    (services.match_suggestions_replace); the score is comparable within one scenario's list only.
+    """
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="match_suggestions")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="scenario_suggestions", verbose_name=_("startup")
+    )
+    score = models.FloatField(_("score"))
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    suggested_at = models.DateTimeField(_("suggested at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["scenario", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["scenario", "organisation"], name="match_suggestion_once"),
+            models.UniqueConstraint(fields=["scenario", "rank"], name="match_suggestion_rank_once"),
+        ]
+        verbose_name = _("suggested startup")
+        verbose_name_plural = _("suggested startups")
+
+    def __str__(self) -> str:
+        return f"{self.scenario} ← {self.organisation} (#{self.rank})"

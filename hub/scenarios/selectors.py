@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from hub.accounts.models import Membership, Organisation, User
-from hub.scenarios.models import Proposal, ProposalAttachment, Scenario
+from hub.scenarios.models import MatchSuggestion, Proposal, ProposalAttachment, Scenario
 
 
 def member_organisation_ids(*, user: Any) -> set[int]:
@@ -34,6 +34,14 @@ def is_publisher(*, user: Any, scenario: Scenario) -> bool:
 def member_ids(*, organisation_id: int) -> list[int]:
     """Every member of an organisation, whatever their role: the people its events tell."""
     return sorted(set(Membership.objects.filter(organisation_id=organisation_id).values_list("user_id", flat=True)))
+
+
+def members_of(*, organisation_ids: list[int]) -> list[int]:
+    """Every member of any of these organisations, each once: the people an event about them tells."""
+    if not organisation_ids:
+        return []
+    memberships = Membership.objects.filter(organisation_id__in=organisation_ids)
+    return sorted(set(memberships.values_list("user_id", flat=True)))
 
 
 def publishing_organisations(*, user: Any) -> QuerySet[Organisation]:
@@ -125,3 +133,9 @@ def live_proposal(*, scenario: Scenario, organisation: Organisation) -> Proposal
 def attachments_visible_to(*, user: Any) -> QuerySet[ProposalAttachment]:
     """Attachments of the proposals the user may see."""
     return ProposalAttachment.objects.filter(proposal__in=proposals_visible_to(user=user)).select_related("proposal")
+
+
+# --- matching ---------------------------------------------------------------------------------
+def match_suggestions(*, scenario: Scenario) -> list[MatchSuggestion]:
+    """The startups suggested for a scenario, best first (as the last matching run stored them)."""
+    return list(scenario.match_suggestions.select_related("organisation").order_by("rank"))

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from hub.accounts.models import Organisation, User
 from hub.events.publish import publish
 from hub.scenarios.events import (
+    MatchSuggested,
     ProposalAwarded,
     ProposalDeclined,
     ProposalEvent,
@@ -33,8 +34,8 @@ from hub.scenarios.events import (
     ScenarioWithdrawn,
     canonical_path,
 )
-from hub.scenarios.models import Proposal, ProposalAttachment, Scenario
-from hub.scenarios.selectors import is_member, member_ids
+from hub.scenarios.models import MatchSuggestion, Proposal, ProposalAttachment, Scenario
+from hub.scenarios.selectors import is_member, member_ids, members_of
 
 Status = Scenario.Status
 ProposalStatus = Proposal.Status
@@ -141,6 +142,7 @@ def scenario_update(*, scenario: Scenario, by: User, fields: Mapping[str, Any]) 
         scenario.revision += 1
         scenario.save()
         publish(ScenarioUpdated.of(scenario), key=scenario.pk)
+        _suggest_matches_on_commit(scenario.pk)
     return scenario
 
 
@@ -157,6 +159,7 @@ def scenario_publish(*, scenario: Scenario, by: User) -> Scenario:
         scenario.published_at = timezone.now()
         scenario.save()
         publish(ScenarioPublished.of(scenario), key=scenario.pk)
+        _suggest_matches_on_commit(scenario.pk)
     return scenario
 
 
@@ -228,6 +231,75 @@ def _check_complete(scenario: Scenario, *, check_deadline: bool) -> None:
 
 def _status_label(status: str) -> str:
     return str(Status(status).label) if status in Status.values else status
+
+
+# --- matching ---------------------------------------------------------------------------------
+def _suggest_matches_on_commit(scenario_id: int) -> None:
+    """Once the change commits, have the startups that fit the scenario now found (a Celery task).
+
+    Robust: a broker that cannot take the task is logged, never an error for the publisher whose
+    change is already saved.
+    """
+    from hub.scenarios.tasks import scenario_suggest_matches  # the task calls back into these services
+
+    transaction.on_commit(lambda: scenario_suggest_matches.delay(scenario_id), robust=True)
+
+
+def match_suggestions_replace(*, scenario: Scenario, suggestions: Sequence[tuple[int, float]]) -> bool:
+    """Store the startups matching suggests for a scenario, best first as (organisation id, score),
+    in place of the last ones; publish `scenarios.match.suggested.v1` when the list (who, in which
+    order) changed. Returns whether it was published.
+
+    Only an open scenario takes suggestions (one closed meanwhile keeps what it had). Ids that are
+    not startups, or are the scenario's own publisher, are dropped; the startups suggested for the
+    first time are the ones told.
+    """
+    with transaction.atomic():
+        # Locked: two runs for one scenario store and announce one after the other.
+        scenario = Scenario.objects.select_for_update(of=("self",)).get(pk=scenario.pk)
+        if scenario.status != Status.OPEN:
+            return False
+        ids = list(dict.fromkeys(organisation_id for organisation_id, _score in suggestions))
+        startups = Organisation.objects.filter(pk__in=ids, kind=Organisation.Kind.STARTUP).exclude(
+            pk=scenario.organisation_id
+        )
+        names = dict(startups.values_list("pk", "name"))
+        scores = dict(reversed(suggestions))  # the first score given for an id
+        kept = [organisation_id for organisation_id in ids if organisation_id in names]
+        before = list(scenario.match_suggestions.order_by("rank").values_list("organisation_id", flat=True))
+        scenario.match_suggestions.all().delete()
+        now = timezone.now()
+        MatchSuggestion.objects.bulk_create(
+            MatchSuggestion(
+                scenario=scenario,
+                organisation_id=organisation_id,
+                score=scores[organisation_id],
+                rank=rank,
+                suggested_at=now,
+            )
+            for rank, organisation_id in enumerate(kept, start=1)
+        )
+        if kept == before:
+            return False
+        newly = [organisation_id for organisation_id in kept if organisation_id not in before]
+        publish(
+            MatchSuggested(
+                scenario_id=scenario.pk,
+                scenario_title=scenario.title,
+                url=canonical_path(scenario),
+                suggestions=[
+                    {
+                        "organisation_id": organisation_id,
+                        "organisation_name": names[organisation_id],
+                        "score": round(max(scores[organisation_id], 0.0), 4),
+                    }
+                    for organisation_id in kept
+                ],
+                recipients=members_of(organisation_ids=newly),
+            ),
+            key=scenario.pk,
+        )
+    return True
 
 
 # --- proposals --------------------------------------------------------------------------------

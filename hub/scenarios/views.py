@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -28,10 +28,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from hub.accounts.models import Organisation
+from hub.accounts.selectors import may_edit_profile
+from hub.i18n import path_for_reader
 from hub.scenarios import selectors, services
 from hub.scenarios.forms import ProposalForm, ScenarioFilterForm, ScenarioForm
-from hub.scenarios.models import Proposal, Scenario
+from hub.scenarios.models import MatchSuggestion, Proposal, Scenario
 from hub.scenarios.services import Refused
+from hub.search.matching import scenarios_for
 
 PAGE_SIZE = 20
 
@@ -254,8 +257,22 @@ def scenario_proposals(request: HttpRequest, pk: int) -> HttpResponse:
                 {"proposal": proposal, "decisions": decision_buttons(proposal) if is_publisher else []}
                 for proposal in selectors.proposals_received(scenario=scenario)
             ],
+            "suggestions": _suggestion_rows(selectors.match_suggestions(scenario=scenario)),
         },
     )
+
+
+def _suggestion_rows(suggestions: list[MatchSuggestion]) -> list[dict[str, Any]]:
+    """Suggested startups with their fit relative to the best one (100), for a bar: raw scores mean
+    nothing to a reader."""
+    best = max((suggestion.score for suggestion in suggestions), default=0.0)
+    return [
+        {
+            "organisation": suggestion.organisation,
+            "percent": round(100 * suggestion.score / best) if best > 0 else 0,
+        }
+        for suggestion in suggestions
+    ]
 
 
 def _scenario_to_manage(request: HttpRequest, pk: int) -> Scenario:
@@ -367,11 +384,42 @@ def _propose_url(scenario: Scenario, organisation: Organisation, *, autosave: bo
     return f"{url}?organisation={organisation.pk}"
 
 
+MAX_STARTUPS_MATCHED = 3  # startups of one user whose fitting scenarios a page asks search for
+
+
 @login_required
 def proposal_list(request: HttpRequest) -> HttpResponse:
-    """My organisations' proposals, drafts included."""
+    """My organisations' proposals, drafts included; and the open scenarios that fit each startup."""
     page = Paginator(selectors.proposals_of(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "scenarios/proposal_list.html", {"page_obj": page, "withdrawable": services.WITHDRAWABLE})
+    return render(
+        request,
+        "scenarios/proposal_list.html",
+        {"page_obj": page, "withdrawable": services.WITHDRAWABLE, "fits": _scenarios_for_you(request)},
+    )
+
+
+def _scenarios_for_you(request: HttpRequest) -> list[dict[str, Any]]:
+    """For each of the user's startups, the open scenarios that fit its profile now (asked live; none
+    when search is down, which matching logs)."""
+    english = (translation.get_language() or "").startswith("en")
+    fits = []
+    for organisation in selectors.startup_organisations(user=request.user)[:MAX_STARTUPS_MATCHED]:
+        matches = scenarios_for(organisation_id=organisation.pk)
+        fits.append(
+            {
+                "organisation": organisation,
+                "may_edit": may_edit_profile(user=request.user, organisation=organisation),
+                "scenarios": [
+                    {
+                        "title": match.title_en if english and match.title_en else match.title,
+                        "lang": "en" if english and match.title_en else "zh-Hans",
+                        "url": path_for_reader(match.url),
+                    }
+                    for match in matches
+                ],
+            }
+        )
+    return fits
 
 
 @login_required
