@@ -257,11 +257,7 @@ class Indexer:
             *self.topics(),
             group_id=self.group_id,
             max_poll_records=self.batch_size,
-            # kafka-python checks each record's CRC32C in pure Python unless the `crc32c` wheel is
-            # installed: that alone capped reading at ~5,000 records/s and took most of a core (73,000/s
-            # without). Each event is still parsed and checked against its schema, so a damaged record is
-            # dead-lettered, not indexed.
-            **{"check_crcs": False, **self.consumer_overrides},
+            **self.consumer_overrides,
         )
         self._pusher = Pusher(self.push)
         log.info("indexer started", extra={"topics": self.topics(), "types": sorted(self.mappers)})
