@@ -175,3 +175,25 @@ def test_the_demo_startup_describes_itself_once(settings):
     assert {"医学影像", "大模型", "工业视觉", "边缘部署"} <= set(startup.capabilities)
     assert "healthcare" in startup.sectors and startup.description and startup.profile_version == 2
     assert [event["organisation_id"] for event in published(UPDATED)] == [startup.pk]
+
+
+def test_a_profile_changed_in_the_django_admin_is_a_new_published_version(client, startup):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = f"/django-admin/accounts/organisation/{startup.pk}/change/"
+    data = {
+        "name": startup.name,
+        "name_en": "Spark AI",
+        "kind": "startup",
+        "region": "合肥市",
+        "website": "",
+        "description": "工业视觉质检。",
+        "description_en": "",
+        "capabilities": "工业视觉,缺陷检测",
+        "sectors": "manufacturing-optimisation",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    startup.refresh_from_db()
+    assert startup.profile_version == 2 and startup.capabilities == ["工业视觉", "缺陷检测"]
+    (event,) = published(UPDATED)
+    assert event["description"] == "工业视觉质检。" and event["sectors"] == ["manufacturing-optimisation"]
