@@ -237,12 +237,13 @@ def _status_label(status: str) -> str:
 def _suggest_matches_on_commit(scenario_id: int) -> None:
     """Once the change commits, have the startups that fit the scenario now found (a Celery task).
 
-    Robust: a broker that cannot take the task is logged, never an error for the publisher whose
-    change is already saved.
+    Robust and without retries: a broker that cannot take the task costs one quick, logged failure
+    (suggestions are looked for again at the next change), never an error or a wait for the
+    publisher, whose change is already saved.
     """
     from hub.scenarios.tasks import scenario_suggest_matches  # the task calls back into these services
 
-    transaction.on_commit(lambda: scenario_suggest_matches.delay(scenario_id), robust=True)
+    transaction.on_commit(lambda: scenario_suggest_matches.apply_async((scenario_id,), retry=False), robust=True)
 
 
 def match_suggestions_replace(*, scenario: Scenario, suggestions: Sequence[tuple[int, float]]) -> bool:
