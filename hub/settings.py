@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "hub.cms",
     "hub.scenarios",
     "hub.search",
+    "competitions",
     "wagtail.contrib.forms",
     "wagtail.contrib.simple_translation",
     "wagtail.locales",

@@ -1,0 +1,165 @@
+"""Reads shared by the competition pages, API, services and tasks: who may act, teams, and leaderboards.
+
+Who is who: a host is a member of the competition's host organisation with the competition-host or
+administrator role; an entrant is a member of a team of the competition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.utils.translation import gettext as _
+
+from competitions.models import SPLIT_PRIVATE, SPLITS, Competition, LeaderboardEntry, Phase, Submission, Team
+from hub.accounts.models import Membership, Role
+
+HOST_ROLES = (Role.COMPETITION_HOST, Role.ADMIN)
+MAX_PAGE_SIZE = 200
+
+
+class LeaderboardHidden(LookupError):
+    """This leaderboard is not visible yet (the private split before its phase closed): a 404 for readers."""
+
+
+def is_host(*, user: Any, competition: Competition) -> bool:
+    """May `user` configure this competition and act on its submissions?"""
+    if not user.is_authenticated:
+        return False
+    return Membership.objects.filter(user=user, organisation_id=competition.host_id, role__in=HOST_ROLES).exists()
+
+
+def team_of(*, user: Any, competition: Competition) -> Team | None:
+    """The user's team in a competition (an entrant is in at most one), or None."""
+    if not user.is_authenticated:
+        return None
+    return Team.objects.filter(competition=competition, memberships__user=user).first()
+
+
+def is_team_member(*, user: Any, team: Team) -> bool:
+    return user.is_authenticated and team.memberships.filter(user=user).exists()
+
+
+def team_submissions(*, team: Team, phase: Phase) -> QuerySet[Submission]:
+    """A team's submissions to a phase, newest first (for the team's own eyes: logs and reasons included)."""
+    return Submission.objects.filter(team=team, phase=phase).order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    rank: int
+    team_id: int
+    team_name: str
+    organisation_id: int | None
+    score: float
+    ci_low: float | None
+    ci_high: float | None
+    submitted_at: datetime
+    entries: int
+    tied_with_leader: bool  # its interval overlaps the leader's: not distinguishable from first place
+
+
+@dataclass(frozen=True)
+class BaselineRow:
+    name: str
+    name_en: str
+    score: float
+
+
+@dataclass(frozen=True)
+class LeaderboardPage:
+    phase_id: int
+    split: str
+    metric: str
+    higher_is_better: bool
+    extra_columns: list[str]
+    page: int
+    size: int
+    total: int
+    rows: list[LeaderboardRow]
+    baselines: list[BaselineRow]  # shown among the rows by score, never ranked
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+
+def leaderboard(*, phase: Phase, split: str, page: int = 1, size: int = 50) -> LeaderboardPage:
+    """One page of a phase's leaderboard: each team's best visible submission, ranked in SQL.
+
+    Ties go to the earlier submission. The rows are LeaderboardEntry rows (one per team, kept by the
+    services; hidden submissions and disqualified teams have none) read along their rank index, with
+    ROW_NUMBER() over that same order: PostgreSQL reads offset + size index entries, not every team.
+    The private split is refused with LeaderboardHidden until the phase is closed.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+    if split == SPLIT_PRIVATE and not phase.is_closed:
+        raise LeaderboardHidden(_("The private leaderboard is revealed when the phase closes."))
+    page = max(1, int(page))
+    size = min(max(1, int(size)), MAX_PAGE_SIZE)
+    order = [F("rank_key").desc(), F("submitted_at").asc(), F("submission_id").asc()]
+    entries = LeaderboardEntry.objects.filter(phase=phase, split=split)
+    window = (
+        entries.annotate(rank=Window(RowNumber(), order_by=order))
+        .order_by(*order)
+        .values(
+            "rank",
+            "team_id",
+            "team__name",
+            "team__organisation_id",
+            "score",
+            "ci_low",
+            "ci_high",
+            "submitted_at",
+            "entries",
+        )
+    )
+    offset = (page - 1) * size
+    found = list(window[offset : offset + size])
+    if found and found[0]["rank"] == 1:
+        leader = found[0]
+    else:  # a later page: the leader's interval is one more index entry
+        leader = entries.order_by(*order).values("ci_low", "ci_high").first()
+    rows = [
+        LeaderboardRow(
+            rank=row["rank"],
+            team_id=row["team_id"],
+            team_name=row["team__name"],
+            organisation_id=row["team__organisation_id"],
+            score=row["score"],
+            ci_low=row["ci_low"],
+            ci_high=row["ci_high"],
+            submitted_at=row["submitted_at"],
+            entries=row["entries"],
+            tied_with_leader=row["rank"] > 1 and _overlaps(row, leader),
+        )
+        for row in found
+    ]
+    baselines = [
+        BaselineRow(name=b.name, name_en=b.name_en, score=float(b.scores[split][phase.primary_metric]))
+        for b in phase.baselines.all()
+        if isinstance(b.scores.get(split), dict) and phase.primary_metric in b.scores[split]
+    ]
+    return LeaderboardPage(
+        phase_id=phase.pk,
+        split=split,
+        metric=phase.primary_metric,
+        higher_is_better=phase.higher_is_better,
+        extra_columns=list(phase.extra_columns),
+        page=page,
+        size=size,
+        total=entries.count(),
+        rows=rows,
+        baselines=sorted(baselines, key=lambda b: -b.score if phase.higher_is_better else b.score),
+    )
+
+
+def _overlaps(row: dict[str, Any], leader: dict[str, Any] | None) -> bool:
+    """Do two bootstrap intervals overlap? False where either is unknown."""
+    if leader is None or None in (row["ci_low"], row["ci_high"], leader["ci_low"], leader["ci_high"]):
+        return False
+    return row["ci_low"] <= leader["ci_high"] and leader["ci_low"] <= row["ci_high"]
