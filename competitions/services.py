@@ -181,7 +181,7 @@ def competition_update(*, competition: Competition, by: User, fields: Mapping[st
         if all(getattr(competition, name) == value for name, value in before.items()):
             return competition
         _check(competition, CompetitionRefused, exclude=["host", "created_by"])
-        _check_complete(competition)
+        _check_complete(competition, phases=False)  # phases are never removed: its texts are what may go
         _new_version(competition)
     return competition
 
@@ -225,9 +225,9 @@ def _lock_competition(competition: Competition, *, by: User) -> Competition:
     return locked
 
 
-def _check_complete(competition: Competition) -> None:
+def _check_complete(competition: Competition, *, phases: bool = True) -> None:
     errors = {name: [_("Required to publish.")] for name in PUBLISH_REQUIRED if not getattr(competition, name)}
-    if not competition.phases.exists():
+    if phases and not competition.phases.exists():
         errors["phases"] = [_("Add at least one phase.")]
     if errors:
         raise CompetitionRefused(_("The competition is not ready to publish."), code="incomplete", errors=errors)
