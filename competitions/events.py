@@ -118,7 +118,7 @@ class SubmissionReceived(Event):
             competition_id=phase.competition_id,
             team_id=submission.team_id,
             kind=submission.kind,
-            file=submission.file.name,
+            file=str(submission.file.name),
             sha256=submission.sha256,
             size=submission.size,
             resources=phase.resources,

@@ -343,7 +343,7 @@ class Submission(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     # How far along each status is; an event may only move a submission to a later step.
-    STEP = {
+    STEP: dict[str, int] = {
         Status.RECEIVED: 0,
         Status.QUEUED: 1,
         Status.RUNNING: 2,

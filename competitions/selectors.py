@@ -6,6 +6,7 @@ administrator role; an entrant is a member of a team of the competition.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -119,7 +120,8 @@ def leaderboard(*, phase: Phase, split: str, page: int = 1, size: int = 50) -> L
         )
     )
     offset = (page - 1) * size
-    found = list(window[offset : offset + size])
+    found: list[Mapping[str, Any]] = list(window[offset : offset + size])
+    leader: Mapping[str, Any] | None
     if found and found[0]["rank"] == 1:
         leader = found[0]
     else:  # a later page: the leader's interval is one more index entry
@@ -158,7 +160,7 @@ def leaderboard(*, phase: Phase, split: str, page: int = 1, size: int = 50) -> L
     )
 
 
-def _overlaps(row: dict[str, Any], leader: dict[str, Any] | None) -> bool:
+def _overlaps(row: Mapping[str, Any], leader: Mapping[str, Any] | None) -> bool:
     """Do two bootstrap intervals overlap? False where either is unknown."""
     if leader is None or None in (row["ci_low"], row["ci_high"], leader["ci_low"], leader["ci_high"]):
         return False

@@ -445,7 +445,7 @@ def submission_create(
                 quota_day=today,
             )
             submission.file.save(upload.name or "submission", upload, save=False)
-            stored.append(submission.file.name)
+            stored.append(str(submission.file.name))
             submission.save()
             publish(SubmissionReceived.of(submission), key=submission.pk)
     except BaseException:
@@ -708,6 +708,7 @@ def submission_disqualify(*, submission: Submission, by: User, reason: str) -> T
 
 def _lock_submission(submission: Submission | None = None, *, submission_id: int | None = None) -> Any:
     pk = submission.pk if submission is not None else submission_id
+    assert pk is not None
     return (
         Submission.objects.select_for_update(of=("self",))
         .select_related("phase", "phase__competition", "team")
@@ -721,14 +722,14 @@ def _leaderboard_refresh(*, phase: Phase, team: Team) -> None:
     """Recompute a team's leaderboard entries in a phase from its submissions, and announce every
     visible leaderboard that changed. Reads only that team's submissions (at most its quota)."""
     team = Team.objects.select_for_update(of=("self",)).get(pk=team.pk)  # one refresh per team at a time
-    scored = list(
+    scored: list[Mapping[str, Any]] = list(
         Submission.objects.filter(phase=phase, team=team, status=SubmissionStatus.SCORED, hidden=False).values(
             "id", "public_score", "private_score", "primary_ci", "created_at", "selected_for_final"
         )
     )
     sign = 1.0 if phase.higher_is_better else -1.0
 
-    def best(rows: list[dict[str, Any]], split_field: str) -> dict[str, Any] | None:
+    def best(rows: list[Mapping[str, Any]], split_field: str) -> Mapping[str, Any] | None:
         rows = [row for row in rows if row[split_field] is not None]
         # Best score first, then the earlier submission: the same order as the leaderboard index.
         return min(rows, key=lambda row: (-sign * row[split_field], row["created_at"], row["id"]), default=None)
