@@ -48,7 +48,7 @@ def manage(*args: str, env: dict[str, str]) -> str:
 def action_plan_path(env: dict[str, str]) -> str:
     script = (
         "from hub.cms.models import PolicyDocumentPage; from hub.cms.demo import ACTION_PLAN_INDEX;"
-        "print(PolicyDocumentPage.objects.get(index_number=ACTION_PLAN_INDEX).url)"
+        "print(PolicyDocumentPage.objects.get(index_number=ACTION_PLAN_INDEX, locale__language_code='zh-hans').url)"
     )
     return manage("shell", "-c", script, env=env).strip().splitlines()[-1]
 

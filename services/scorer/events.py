@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.events.registry import Event, event_type
-from services.scorer.scoring import ScoreReport
+
+if TYPE_CHECKING:  # the consumers of these events must not pull in the runners, numpy and the sandbox
+    from services.scorer.scoring import ScoreReport
 
 QUEUE_CPU = "score-cpu"
 QUEUE_GPU = "score-gpu"
