@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Organisation
+from hub.publishing import PublishedAggregate
 from hub.storage import private_storage
 
 # The two halves of a phase's hidden test set (the labels file's `split` column names them).
@@ -32,7 +33,7 @@ def competition_path(slug: str) -> str:
     return f"/competitions/{slug}/"
 
 
-class Competition(models.Model):
+class Competition(PublishedAggregate):
     """An AI competition a host organisation runs: one or more phases, teams of entrants, leaderboards.
 
     `revision` counts the versions the public has seen (1 at the first publish, one more per later change),
@@ -66,13 +67,6 @@ class Competition(models.Model):
     max_team_size = models.PositiveSmallIntegerField(
         _("largest team"), default=5, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
-    revision = models.PositiveIntegerField(_("revision"), default=1)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-published_at", "-id"]

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Organisation
+from hub.publishing import PublishedAggregate
 from hub.sectors import SECTORS
 from hub.storage import private_storage
 
@@ -27,7 +28,7 @@ phone_validator = RegexValidator(
 )
 
 
-class Scenario(models.Model):
+class Scenario(PublishedAggregate):
     """A concrete problem an organisation wants AI to solve, open to proposals once published.
 
     Drafts may be incomplete (autosave keeps whatever was typed); publishing checks every field a
@@ -65,13 +66,6 @@ class Scenario(models.Model):
     contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True, validators=[phone_validator])
-    revision = models.PositiveIntegerField(_("revision"), default=1)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-published_at", "-id"]
