@@ -150,10 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         supervisor.start(background_commands(args.dir))
         print(
             f"\nWanzhi is ready in {time.monotonic() - started:.1f}s\n"
-            f"  site            {base}/\n"
+            f"  site            {base}/   (English: {base}/en/)\n"
+            f"  search          {base}/search/   scenario calls {base}/scenarios/\n"
             f"  Django admin    {base}/django-admin/\n"
             f"  Wagtail admin   {base}/cms/\n"
-            f"  API schema      {base}/api/schema/\n"
+            f"  API schema      {base}/api/schema/   search API {base}/api/v1/search/\n"
             f"  dev mailbox     {base}/dev/mail/\n"
             f"  readiness       {base}/readyz\n"
             f"  logs            {args.dir / 'logs'}/\n"

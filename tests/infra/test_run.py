@@ -63,6 +63,9 @@ def test_make_run_serves_the_site_and_both_admins_and_ctrl_c_stops_everything(tm
         descendants = psutil.Process(run.pid).children(recursive=True)
         base = f"http://127.0.0.1:{port}"
         assert status_of(f"{base}/") == 200
+        assert status_of(f"{base}/en/") == 200  # the demo's English translation
+        assert status_of(f"{base}/scenarios/") == 200
+        assert status_of(f"{base}/search/?q=AI") == 200
         assert status_of(f"{base}/django-admin/login/") == 200
         assert status_of(f"{base}/cms/login/") == 200
         assert status_of(f"{base}/readyz") == 200
