@@ -15,7 +15,14 @@ from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Organisation
 from hub.scenarios.models import MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, Proposal, Scenario
-from hub.scenarios.services import MAX_ATTACHMENTS, AttachmentRefused, Refused, attachment_check
+from hub.scenarios.services import (
+    MAX_ATTACHMENTS,
+    PROPOSAL_FIELDS,
+    SCENARIO_FIELDS,
+    AttachmentRefused,
+    Refused,
+    attachment_check,
+)
 from hub.sectors import SECTORS
 
 ANY: list[tuple[str, Any]] = [("", _("Any"))]
@@ -63,22 +70,7 @@ class ScenarioForm(RefusalMixin, forms.ModelForm):
 
     class Meta:
         model = Scenario
-        fields = [
-            "organisation",
-            "title",
-            "title_en",
-            "description",
-            "description_en",
-            "sector",
-            "city",
-            "budget_min",
-            "budget_max",
-            "data_available",
-            "deadline",
-            "contact_name",
-            "contact_email",
-            "contact_phone",
-        ]
+        fields = ["organisation", *SCENARIO_FIELDS]  # what scenario_create/scenario_update write
         widgets = {
             "description": forms.Textarea(attrs={"rows": 8}),
             "description_en": forms.Textarea(attrs={"rows": 8}),
@@ -204,7 +196,7 @@ class ProposalForm(RefusalMixin, forms.ModelForm):
 
     class Meta:
         model = Proposal
-        fields = ["organisation", "summary", "capabilities", "references", "price", "timeline"]
+        fields = ["organisation", *PROPOSAL_FIELDS]  # what proposal_save_draft writes
         widgets = {
             "summary": forms.Textarea(attrs={"rows": 8}),
             "references": forms.Textarea(attrs={"rows": 4}),
