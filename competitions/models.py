@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from hub.accounts.models import Organisation
 from hub.publishing import PublishedAggregate
 from hub.storage import private_storage
+from services.scorer.hidden import hidden_data_name
 
 # The two halves of a phase's hidden test set (the labels file's `split` column names them).
 SPLIT_PUBLIC = "public"
@@ -173,7 +174,10 @@ class Phase(models.Model):
 
 
 def data_path(instance: DataFile, filename: str) -> str:
-    """An unguessable name; the original is kept in the row, never in the path."""
+    """Training files get an unguessable name (the original is kept in the row, never in the path); the
+    hidden inputs and labels go where the scorer looks for its phase's hidden data."""
+    if instance.role in DataFile.HIDDEN:
+        return hidden_data_name(phase_id=instance.phase_id, role=instance.role)
     return f"competitions/data/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()}"
 
 

@@ -1,0 +1,31 @@
+"""Where a phase's hidden test set lives in private storage: the scorer finds it by phase id alone, so no
+event, URL or API field ever has to name it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hub.storage import private_storage
+from services.scorer.errors import ScoringFailed
+from services.scorer.scoring import HiddenData
+
+HIDDEN_DIR = "hidden"
+# One fixed name per role: replacing a phase's hidden data replaces the file, and the scorer never guesses.
+NAMES = {"hidden_labels": "labels.csv", "hidden_inputs": "inputs.npz"}
+
+
+def hidden_data_name(*, phase_id: int, role: str) -> str:
+    """The storage name of a phase's hidden labels ("hidden_labels") or inputs ("hidden_inputs")."""
+    return f"{HIDDEN_DIR}/{int(phase_id)}/{NAMES[role]}"
+
+
+def hidden_data_for(*, phase_id: int) -> HiddenData:
+    """The phase's hidden data on this host; ScoringFailed (a platform failure) when the labels are missing."""
+    storage = private_storage()
+    labels = Path(storage.path(hidden_data_name(phase_id=phase_id, role="hidden_labels")))
+    if not labels.is_file():
+        raise ScoringFailed(
+            "labels_missing", "This phase has no hidden labels yet; the host has been told.", platform_failure=True
+        )
+    inputs = Path(storage.path(hidden_data_name(phase_id=phase_id, role="hidden_inputs")))
+    return HiddenData(labels=labels, inputs=inputs if inputs.is_file() else None)
