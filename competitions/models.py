@@ -485,6 +485,7 @@ class AuditEntry(models.Model):
         TEAM_DISQUALIFIED = "team_disqualified", _("Team disqualified")
         PHASE_CLOSED = "phase_closed", _("Phase closed")
         SCORING_CHANGED = "scoring_changed", _("Scoring configuration changed")
+        HIDDEN_DATA_REPLACED = "hidden_data_replaced", _("Hidden test data replaced")
 
     competition = models.ForeignKey(Competition, on_delete=models.CASCADE, related_name="audit_entries")
     actor = models.ForeignKey(
