@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub.storage import private_storage
+from services.scorer.config import ScoringConfig
 from services.scorer.errors import ScoringFailed
+from services.scorer.formats import labels_read, metric_inputs, predictions_read
 from services.scorer.scoring import HiddenData
 
 HIDDEN_DIR = "hidden"
@@ -29,3 +31,12 @@ def hidden_data_for(*, phase_id: int) -> HiddenData:
         )
     inputs = Path(storage.path(hidden_data_name(phase_id=phase_id, role="hidden_inputs")))
     return HiddenData(labels=labels, inputs=inputs if inputs.is_file() else None)
+
+
+def predictions_check(*, path: Path, phase_id: int, config: ScoringConfig) -> None:
+    """Everything scoring would check of a predictions file, done at upload: format, columns, ids against
+    the hidden set (unknown, repeated, missing), values (NaN, classes). Raises ScoringFailed with the
+    entrant's reason; the labels themselves never leave this function."""
+    hidden = hidden_data_for(phase_id=phase_id)
+    labels = labels_read(path=hidden.labels, config=config)
+    metric_inputs(config=config, labels=labels, predictions=predictions_read(path=path, config=config))

@@ -6,9 +6,10 @@ import datetime
 import secrets
 
 import factory
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from competitions.models import Competition, Phase, Submission, Team, TeamMembership
+from competitions.models import Competition, DataFile, Phase, Submission, Team, TeamMembership
 from hub.accounts.models import Organisation
 from services.scorer.config import ScoringConfig
 from tests.factories import OrganisationFactory
@@ -43,6 +44,7 @@ class PhaseFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Phase
+        skip_postgeneration_save = True
 
     competition = factory.SubFactory(CompetitionFactory)
     name = "初赛"
@@ -57,6 +59,20 @@ class PhaseFactory(factory.django.DjangoModelFactory):
     primary_metric = "accuracy"
     higher_is_better = True
     extra_columns = factory.LazyFunction(lambda: ["f1_macro"])
+
+    @factory.post_generation
+    def hidden_labels(phase, create, extracted, **kwargs):
+        """Hidden labels for ids 0..3 (label = id; 0 and 2 public, 1 and 3 private), where the scorer looks."""
+        if create and extracted is not False:
+            rows = "".join(f"{i},{i},{'public' if i % 2 == 0 else 'private'}\n" for i in range(4))
+            DataFile.objects.create(
+                phase=phase,
+                role=DataFile.Role.HIDDEN_LABELS,
+                file=ContentFile(("id,label,split\n" + rows).encode(), name="labels.csv"),
+                original_name="labels.csv",
+                size=len(rows) + 15,
+                sha256="0" * 64,
+            )
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

@@ -44,7 +44,7 @@ def test_two_racing_submissions_take_one_last_slot(settings, tmp_path):
     results = race(
         2,
         lambda i: submission_create(
-            phase=phase, team=team, upload=predictions(rows=i + 2), kind="predictions", by=[alice, bob][i]
+            phase=phase, team=team, upload=predictions(shift=i + 1), kind="predictions", by=[alice, bob][i]
         ),
     )
     assert sorted(type(r).__name__ for r in results) == ["Submission", "SubmissionRefused"], results

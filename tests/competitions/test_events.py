@@ -40,21 +40,14 @@ def test_every_type_has_a_valid_schema_that_names_every_field_required(type_name
 
 
 def test_the_received_event_carries_what_the_scorer_needs_but_never_the_hidden_data(phase, team, entrant):
-    labels = DataFile.objects.create(
-        phase=phase,
-        role="hidden_labels",
-        file="competitions/data/secret-labels.csv",
-        original_name="labels.csv",
-        size=10,
-        sha256="b" * 64,
-    )
+    labels = DataFile.objects.get(phase=phase, role="hidden_labels")  # PhaseFactory stores them
     submission = submission_create(phase=phase, team=team, upload=predictions(), kind="predictions", by=entrant)
     [event] = published("competitions.submission.received.v1")
     validate("competitions.submission.received.v1", event)
     assert event["phase_id"] == phase.pk and event["sha256"] == submission.sha256
     assert event["resources"] == "cpu" and event["scoring_config"]["metrics"] == ["accuracy", "f1_macro"]
     text = json.dumps(event, ensure_ascii=False)
-    for secret in (labels.file.name, "secret-labels", "competitions/data", "hidden"):
+    for secret in (labels.file.name, labels.file.path, "labels.csv", "hidden"):
         assert secret not in text
 
 
