@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, QuerySet, Window
+from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from competitions.models import SPLIT_PRIVATE, SPLITS, Competition, LeaderboardEntry, Phase, Submission, Team
@@ -47,6 +48,48 @@ def is_team_member(*, user: Any, team: Team) -> bool:
 def team_submissions(*, team: Team, phase: Phase) -> QuerySet[Submission]:
     """A team's submissions to a phase, newest first (for the team's own eyes: logs and reasons included)."""
     return Submission.objects.filter(team=team, phase=phase).order_by("-created_at", "-id")
+
+
+def competitions_visible(*, user: Any) -> QuerySet[Competition]:
+    """The competitions `user` may read: every public one, and the drafts of the organisations they host for."""
+    visible = Q(status__in=Competition.PUBLIC)
+    if user.is_authenticated:
+        hosted = Membership.objects.filter(user=user, role__in=HOST_ROLES).values("organisation_id")
+        visible |= Q(host_id__in=hosted)
+    return Competition.objects.filter(visible).select_related("host")
+
+
+def phase_current(*, competition: Competition) -> Phase | None:
+    """The phase entrants mean when they name none: the one open now, else the latest to have opened,
+    else the first to come."""
+    phases = list(competition.phases.order_by("starts_at", "id"))
+    now = timezone.now()
+    return (
+        next((phase for phase in phases if phase.is_open(now)), None)
+        or next((phase for phase in reversed(phases) if phase.starts_at <= now), None)
+        or next(iter(phases), None)
+    )
+
+
+def submissions_visible(*, user: Any, competition: Competition) -> QuerySet[Submission] | None:
+    """The submissions of a competition `user` may read, newest first: all of them for its hosts, their
+    team's for an entrant; None for anyone else."""
+    submissions = Submission.objects.filter(phase__competition=competition).order_by("-created_at", "-id")
+    if is_host(user=user, competition=competition):
+        return submissions
+    team = team_of(user=user, competition=competition)
+    return None if team is None else submissions.filter(team=team)
+
+
+def queue_position(*, submission: Submission) -> int | None:
+    """1 for the next of the phase's waiting submissions to run; None once it runs or has ended."""
+    waiting = (Submission.Status.RECEIVED, Submission.Status.QUEUED)
+    if submission.status not in waiting:
+        return None
+    ahead = Submission.objects.filter(phase_id=submission.phase_id, status__in=waiting).filter(
+        Q(created_at__lt=submission.created_at) | Q(created_at=submission.created_at, id__lt=submission.pk)
+    )
+    return ahead.count() + 1
 
 
 @dataclass(frozen=True)

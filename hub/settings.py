@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "modelcluster",
     "taggit",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "channels",
     "django.contrib.admin",
@@ -206,10 +207,29 @@ WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
 # --- API -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "hub.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
+    # Scripts and the `wanzhi` CLI send a token; the site's own pages call the API with their session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["hub.api.throttles.AnonThrottle", "hub.api.throttles.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="600/minute"),
+        "user": env.str("API_THROTTLE_USER", default="3000/minute"),
+    },
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Wanzhi open API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Wanzhi open API",
+    "VERSION": "1",
+    # Several models have a `status` or `kind`: one schema name each instead of a hashed one.
+    "ENUM_NAME_OVERRIDES": {
+        "CompetitionStatusEnum": "competitions.models.Competition.Status",
+        "SubmissionStatusEnum": "competitions.models.Submission.Status",
+        "SubmissionKindEnum": "competitions.models.Phase.Kind",
+    },
+}
 
 # --- E-mail --------------------------------------------------------------------
 # In development mails are kept in the database and listed at /dev/mail/.

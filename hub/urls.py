@@ -26,6 +26,8 @@ urlpatterns = [
     path("display/", include("hub.cms.display_urls")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("api/v1/search/", include("hub.search.api.urls")),
+    path("api/v1/auth/", include("hub.api.urls")),
+    path("api/v1/competitions/", include("competitions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,0 +1,1 @@
+"""The competitions open API: competitions, phases, teams, submissions and leaderboards."""

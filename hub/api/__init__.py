@@ -1,0 +1,1 @@
+"""Open-API plumbing shared by every context's API: token sign-in, throttles and pagination."""
