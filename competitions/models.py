@@ -318,6 +318,29 @@ class TeamMembership(models.Model):
         return f"{self.user} @ {self.team}"
 
 
+class RulesAcceptance(models.Model):
+    """An entrant's acceptance of a competition's rules, needed before its data is downloaded or a team
+    formed or joined. `revision` is the competition's revision the entrant read (rules may change later)."""
+
+    competition = models.ForeignKey(Competition, on_delete=models.CASCADE, related_name="rules_acceptances")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="competition_rules_acceptances"
+    )
+    revision = models.PositiveIntegerField(_("revision accepted"))
+    accepted_at = models.DateTimeField(_("accepted"), default=timezone.now)
+
+    class Meta:
+        ordering = ["competition", "accepted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["competition", "user"], name="rules_acceptance_once_per_user"),
+        ]
+        verbose_name = _("acceptance of the rules")
+        verbose_name_plural = _("acceptances of the rules")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.competition}"
+
+
 def submission_path(instance: Submission, filename: str) -> str:
     """Unguessable, and free of the entrant's file name (kept in the row)."""
     return f"competitions/submissions/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()}"

@@ -33,6 +33,7 @@ from competitions.events import (
     PhaseClosed,
     SubmissionReceived,
 )
+from competitions.live import leaderboard_changed, submission_changed
 from competitions.models import (
     SPLIT_PRIVATE,
     SPLIT_PUBLIC,
@@ -42,6 +43,7 @@ from competitions.models import (
     LeaderboardEntry,
     Phase,
     QuotaDay,
+    RulesAcceptance,
     Submission,
     Team,
     TeamMembership,
@@ -390,6 +392,19 @@ def team_join(*, invite_code: str, by: User) -> Team:
     return team
 
 
+def rules_accept(*, competition: Competition, by: User) -> RulesAcceptance:
+    """Record that `by` accepted a public competition's rules as they read now (its current revision);
+    accepting again keeps the first acceptance. Entrants accept before downloading data or entering."""
+    with transaction.atomic():
+        competition = Competition.objects.get(pk=competition.pk)
+        if not competition.is_public:
+            raise NotPermitted(_("This competition is not published."))
+        acceptance, _created = RulesAcceptance.objects.get_or_create(
+            competition=competition, user=by, defaults={"revision": competition.revision}
+        )
+    return acceptance
+
+
 def _check_entry_open(competition: Competition) -> None:
     if competition.status not in Competition.OPEN:
         raise TeamRefused(_("This competition is not taking entrants."), code="competition_closed")
@@ -545,6 +560,7 @@ def submission_cancel(*, submission: Submission, by: User) -> Submission:
         submission.finished_at = timezone.now()
         _quota_give_back(submission)
         submission.save()
+        submission_changed(submission)
     return submission
 
 
@@ -586,6 +602,7 @@ def submission_record_job_event(*, event: JobStarted | JobProgress | JobFinished
             if event.platform_failure:
                 _quota_give_back(submission)
         submission.save()
+        submission_changed(submission)
         if submission.status == SubmissionStatus.SCORED:
             _leaderboard_refresh(phase=submission.phase, team=submission.team)
     return submission
@@ -803,6 +820,7 @@ def _announce_leaderboard(*, phase: Phase, split: str) -> None:
         ),
         key=phase.pk,
     )
+    leaderboard_changed(phase_id=phase.pk, split=split)
 
 
 def phase_close(*, phase: Phase, by: User) -> Phase:
