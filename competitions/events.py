@@ -16,7 +16,7 @@ from django.db.models import Max, Min
 from hub.events.registry import Event, event_type, handles
 
 # The scorer's event types: imported so that they are registered wherever this consumer runs.
-from services.scorer.events import JobFailed, JobFinished, JobProgress, JobStarted
+from services.scorer.events import JobFailed, JobFinished, JobProgress, JobQueued, JobStarted
 
 if TYPE_CHECKING:
     from competitions.models import Competition, Submission
@@ -169,11 +169,12 @@ class PhaseClosed(Event):
 # --- the scorer's job events ----------------------------------------------------------------
 # Applied in the consumer's transaction with its inbox row (hub.events.consumer), so a redelivery changes
 # nothing; the services themselves also only ever move a submission forward.
+@handles(JobQueued.type_name, consumer=CONSUMER)
 @handles(JobStarted.type_name, consumer=CONSUMER)
 @handles(JobProgress.type_name, consumer=CONSUMER)
 @handles(JobFinished.type_name, consumer=CONSUMER)
 @handles(JobFailed.type_name, consumer=CONSUMER)
-def on_job_event(event: JobStarted | JobProgress | JobFinished | JobFailed) -> None:
+def on_job_event(event: JobQueued | JobStarted | JobProgress | JobFinished | JobFailed) -> None:
     """Move the submission along and, once scored, refresh its team's leaderboard entries."""
     from competitions.services import submission_record_job_event  # the services publish this module's events
 

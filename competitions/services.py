@@ -53,7 +53,7 @@ from hub.accounts.models import Membership, Organisation, User
 from hub.events.publish import publish
 from services.scorer.config import ScoringConfig
 from services.scorer.errors import ScoringConfigError
-from services.scorer.events import JobFailed, JobFinished, JobProgress, JobStarted
+from services.scorer.events import JobFailed, JobFinished, JobProgress, JobQueued, JobStarted
 
 log = logging.getLogger(__name__)
 
@@ -564,7 +564,9 @@ def submission_cancel(*, submission: Submission, by: User) -> Submission:
     return submission
 
 
-def submission_record_job_event(*, event: JobStarted | JobProgress | JobFinished | JobFailed) -> Submission | None:
+def submission_record_job_event(
+    *, event: JobQueued | JobStarted | JobProgress | JobFinished | JobFailed
+) -> Submission | None:
     """Apply one of the scorer's job events to its submission; status only ever moves forward, so a late
     or repeated event changes nothing. Scored: scores, interval and compute are kept and the team's
     leaderboard entries refreshed. Failed: the reason and log are kept; a platform failure gives the slot
@@ -582,7 +584,9 @@ def submission_record_job_event(*, event: JobStarted | JobProgress | JobFinished
             )
             return submission
         now = timezone.now()
-        if isinstance(event, JobStarted):
+        if isinstance(event, JobQueued):
+            _advance(submission, SubmissionStatus.QUEUED)
+        elif isinstance(event, JobStarted):
             _advance(submission, SubmissionStatus.RUNNING)
             submission.job_id = event.job_id
             submission.started_at = submission.started_at or now

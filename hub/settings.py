@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "hub.scenarios",
     "hub.search",
     "competitions",
+    "services.scorer",
     "wagtail.contrib.forms",
     "wagtail.contrib.simple_translation",
     "wagtail.locales",
@@ -146,9 +147,31 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Scoring jobs run on their own queues (a worker per GPU takes score-gpu; see infra/run.py). Late ack +
+# reject on worker lost: a job whose worker process dies goes back to its queue; a submission that fails is
+# a finished task (JobFailed), never retried. Each job's soft and hard time limits come from its phase's
+# time limit (services.scorer.jobs.job_send).
+CELERY_TASK_QUEUES = {name: {"routing_key": name} for name in ("default", "score-cpu", "score-gpu")}
+SCORING = {
+    # Setup, metrics and reporting around the program's own wall clock: deadline = start + time limit + grace.
+    "GRACE_SECONDS": env.int("SCORING_GRACE_SECONDS", default=120),
+    "HEARTBEAT_SECONDS": env.float("SCORING_HEARTBEAT_SECONDS", default=10.0),
+    # A running job whose heartbeat is older than this lost its worker: the watchdog requeues it.
+    "STALE_SECONDS": env.float("SCORING_STALE_SECONDS", default=60.0),
+    "MAX_ATTEMPTS": env.int("SCORING_MAX_ATTEMPTS", default=3),
+    "PROGRESS_EVERY_SECONDS": env.float("SCORING_PROGRESS_EVERY_SECONDS", default=2.0),
+    # Phase time limits above this are cut to it (the sandbox's wall clock too), so the visibility timeout holds.
+    "MAX_TIME_LIMIT_SECONDS": env.int("SCORING_MAX_TIME_LIMIT_SECONDS", default=6 * 3600),
+}
+# Redis hands an unacknowledged message to another worker after `visibility_timeout`. It must exceed the
+# longest hard time limit (time limit + 2 × grace), or a job still running would be delivered, and run, twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": SCORING["MAX_TIME_LIMIT_SECONDS"] + 2 * SCORING["GRACE_SECONDS"] + 3600
+}
 CELERY_BEAT_SCHEDULE = {
     "events-outbox-prune": {"task": "hub.events.tasks.outbox_prune", "schedule": 3600.0},
     "cms-publish-scheduled": {"task": "hub.cms.tasks.publish_scheduled_pages", "schedule": 60.0},
+    "scoring-watchdog": {"task": "services.scorer.tasks.watchdog", "schedule": 15.0},
 }
 
 # --- Auth ----------------------------------------------------------------------

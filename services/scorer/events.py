@@ -1,4 +1,5 @@
-"""Events the scorer publishes (topic `scoring`, key = submission id): a job's start, progress, result or failure."""
+"""Events the scorer publishes (topic `scoring`, key = submission id): a job's queueing, start, progress, result
+or failure."""
 
 from __future__ import annotations
 
@@ -12,6 +13,18 @@ if TYPE_CHECKING:  # the consumers of these events must not pull in the runners,
 
 QUEUE_CPU = "score-cpu"
 QUEUE_GPU = "score-gpu"
+
+
+@event_type("scoring.job.queued.v1")
+@dataclass(frozen=True)
+class JobQueued(Event):
+    """A job waits on its queue (again, after a worker was lost): `position` 1 is next, of `queue_length`."""
+
+    job_id: str
+    submission_id: int
+    queue: str
+    position: int
+    queue_length: int
 
 
 @event_type("scoring.job.started.v1")
