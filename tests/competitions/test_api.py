@@ -27,8 +27,8 @@ BASE = "/api/v1/competitions/"
 
 
 def client_for(user: User | None) -> APIClient:
-    """A client signed in with the user's API token (None: anonymous)."""
-    client = APIClient()
+    """A client signed in with the user's API token (None: anonymous), asking for English answers."""
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     if user is not None:
         client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
     return client
