@@ -84,8 +84,15 @@ class Highlight:
 
 
 # Other contexts' items come from the search read model, fed by their events: the portal never
-# imports their models. Competitions and fund calls join this list when their contexts index them.
-HOME_HIGHLIGHTS = [
+# imports their models. Fund calls join this list when their context indexes them.
+HOME_HIGHLIGHTS: list[tuple[str, dict[str, str | list[str]], Any, Any, str]] = [
+    (
+        "competitions",
+        {"competition_status": ["published", "running"]},
+        _("Featured competitions"),
+        _("No competition is open yet."),
+        "/competitions/",
+    ),
     ("scenarios", {"status": "open"}, _("Open scenario calls"), _("No scenario call is open yet."), "/scenarios/"),
 ]
 

@@ -347,6 +347,33 @@ PAGES = register(
     )
 )
 
+# The public statuses of a competition (competitions.models.Competition.Status, which this layer may not import).
+COMPETITION_STATUSES: dict[str, Label] = {
+    "published": _("Announced"),
+    "running": _("Running"),
+    "finished": _("Finished"),
+    "archived": _("Archived"),
+}
+
+COMPETITIONS = register(
+    DocumentKind(
+        name="competitions",
+        label=_("Competitions"),
+        properties={
+            "competition_status": KEYWORD,
+            "organisation_id": LONG,
+            "organisation_name": TEXT_KEYWORD,
+            "starts_at": DATE,
+            "ends_at": DATE,
+            "published_at": DATE,
+        },
+        facets=(
+            Facet("competition_status", _("Status"), "competition_status", choices=lambda: COMPETITION_STATUSES),
+            Facet("host", _("Host"), "organisation_name.keyword"),
+        ),
+    )
+)
+
 ORGANISATIONS = register(
     DocumentKind(
         name="organisations",

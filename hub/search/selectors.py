@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,16 +13,20 @@ from hub.search.indices import SEARCH_FIELDS, Facet, facets, get_kind
 from hub.search.models import SearchDocument
 
 
-def recent_documents(*, kind: str, filters: dict[str, str] | None = None, limit: int = 4) -> list[dict[str, Any]]:
+def recent_documents(
+    *, kind: str, filters: Mapping[str, str | Sequence[str]] | None = None, limit: int = 4
+) -> list[dict[str, Any]]:
     """The newest live documents of `kind` (by their date), as indexed, each with its `doc_id`.
 
-    `filters` match top-level fields of the document exactly, e.g. {"status": "open"}. Reads the
-    read model, not Elasticsearch, so the home page never waits on (or fails with) the search cluster.
+    `filters` match top-level fields of the document: a value exactly, a list any of its values, e.g.
+    {"status": "open"} or {"competition_status": ["published", "running"]}. Reads the read model, not
+    Elasticsearch, so the home page never waits on (or fails with) the search cluster.
     """
     get_kind(kind)  # UnknownKind for a typo, rather than an empty list
     rows = SearchDocument.objects.filter(kind=kind, deleted=False)
     for key, value in (filters or {}).items():
-        rows = rows.filter(**{f"source__{key}": value})
+        lookup = f"source__{key}" if isinstance(value, str) else f"source__{key}__in"
+        rows = rows.filter(**{lookup: value})
     newest = rows.order_by(KT("source__date").desc(nulls_last=True), "-id").values_list("doc_id", "source")[:limit]
     return [{**source, "doc_id": doc_id} for doc_id, source in newest]
 

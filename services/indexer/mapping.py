@@ -15,7 +15,7 @@ from django.utils import translation
 
 from hub.events.envelope import Envelope
 from hub.events.registry import UnknownEventType, event_class
-from hub.search.indices import ORGANISATIONS, PAGES, SCENARIOS
+from hub.search.indices import COMPETITIONS, ORGANISATIONS, PAGES, SCENARIOS
 from hub.search.models import SearchDocument
 from hub.search.services import DocumentChange
 
@@ -114,6 +114,25 @@ def page_withdrawn(event: Any, envelope: Envelope) -> list[DocumentChange]:
             )
         )
     return [DocumentChange(PAGES.name, doc_id, event.version, None) for doc_id in doc_ids]
+
+
+@maps("competitions.competition.published.v1", "competitions.competition.updated.v1")
+def competition_document(event: Any, envelope: Envelope) -> list[DocumentChange]:
+    source = COMPETITIONS.document(
+        title=event.title,
+        title_en=event.title_en,
+        body=event.description,
+        body_en=event.description_en,
+        url=event.url,
+        date=event.published_at,
+        competition_status=event.status,
+        organisation_id=event.host_organisation_id,
+        organisation_name=event.host_organisation_name,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        published_at=event.published_at,
+    )
+    return [DocumentChange(COMPETITIONS.name, str(event.competition_id), event.version, source)]
 
 
 def organisation_path(organisation_id: int) -> str:
