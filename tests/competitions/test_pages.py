@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from competitions.models import Baseline, DataFile, RulesAcceptance, Submission, Team, TeamMembership
 from competitions.services import phase_close, submission_record_job_event
-from tests.competitions.factories import CompetitionFactory, PhaseFactory, SubmissionFactory, TeamFactory
+from tests.competitions.factories import CompetitionFactory, SubmissionFactory, TeamFactory
 from tests.competitions.support import failed, predictions, score
 from tests.factories import UserFactory
 
