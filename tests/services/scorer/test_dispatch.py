@@ -116,10 +116,11 @@ def predictions(digits: Digits, *, header: str = "id,prediction") -> bytes:
     return (header + "\n" + "".join(f"{i},{y}\n" for i, y in zip(digits.ids, digits.y_test, strict=True))).encode()
 
 
-def package(predict_body: str) -> bytes:
+def package(predict_body: str, *, preamble: str = "") -> bytes:
+    """A zipped code package whose predict(x) has this (indented) body."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in package_files(predict_body).items():
+        for name, text in package_files(predict_body, preamble=preamble).items():
             archive.writestr(name, text)
     return buffer.getvalue()
 
