@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "hub.scenarios",
     "hub.search",
     "competitions",
+    "funds",
     "services.scorer",
     "wagtail.contrib.forms",
     "wagtail.contrib.simple_translation",

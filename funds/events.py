@@ -1,0 +1,279 @@
+"""Events the funds context publishes (topic `funds`); each type's JSON Schema sits in schemas/.
+
+Keys: a call's events are keyed by the call id; an application's, its reviews' and its tranches' by the
+application id, so that consumers see them in the order they happened. Events carry ids, statuses and
+amounts (as decimal strings, never floats): no names, answers, comments or reasons, which stay behind
+the selectors' permission checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Self
+
+from hub.events.registry import Event, event_type
+
+if TYPE_CHECKING:
+    from funds.models import Application, Call, Review, ReviewAssignment, Tranche
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+@event_type("funds.call.published.v1")
+@dataclass(frozen=True)
+class CallPublished(Event):
+    """A call opened for applications was announced (its revision is `version`)."""
+
+    call_id: int
+    fund_id: int
+    fund_kind: str
+    version: int
+    title: str
+    title_en: str
+    opens_at: str
+    closes_at: str
+    budget_envelope: str
+    eligible_kinds: list[str]
+    eligible_regions: list[str]
+    published_at: str
+
+    @classmethod
+    def of(cls, call: Call) -> Self:
+        assert call.published_at is not None
+        return cls(
+            call_id=call.pk,
+            fund_id=call.fund_id,
+            fund_kind=call.fund.kind,
+            version=call.revision,
+            title=call.title,
+            title_en=call.title_en,
+            opens_at=call.opens_at.isoformat(),
+            closes_at=call.closes_at.isoformat(),
+            budget_envelope=_amount(call.budget_envelope) or "0.00",
+            eligible_kinds=list(call.eligible_kinds),
+            eligible_regions=list(call.eligible_regions),
+            published_at=call.published_at.isoformat(),
+        )
+
+
+@dataclass(frozen=True)
+class ApplicationStep(Event):
+    """An application took a step of the workflow (funds.workflow): from which status to which, when.
+    `organisation_id` is the applicant organisation (consumers tell its members)."""
+
+    application_id: int
+    call_id: int
+    fund_id: int
+    organisation_id: int
+    from_status: str
+    to_status: str
+    at: str
+
+    @classmethod
+    def of(cls, application: Application, *, from_status: str, at: str) -> Self:
+        return cls(
+            application_id=application.pk,
+            call_id=application.call_id,
+            fund_id=application.call.fund_id,
+            organisation_id=application.organisation_id,
+            from_status=from_status,
+            to_status=application.status,
+            at=at,
+        )
+
+
+@event_type("funds.application.submitted.v1")
+@dataclass(frozen=True)
+class ApplicationSubmitted(ApplicationStep):
+    """The applicant submitted the application."""
+
+
+@event_type("funds.application.screened.v1")
+@dataclass(frozen=True)
+class ApplicationScreened(ApplicationStep):
+    """A manager took the application into screening."""
+
+
+@event_type("funds.application.more_information_requested.v1")
+@dataclass(frozen=True)
+class ApplicationMoreInformationRequested(ApplicationStep):
+    """A manager asked the applicant for more information (the question itself stays in the trail)."""
+
+
+@event_type("funds.application.information_provided.v1")
+@dataclass(frozen=True)
+class ApplicationInformationProvided(ApplicationStep):
+    """The applicant answered; the application is back in screening."""
+
+
+@event_type("funds.application.review_started.v1")
+@dataclass(frozen=True)
+class ApplicationReviewStarted(ApplicationStep):
+    """The application passed screening and goes to its reviewers."""
+
+
+@event_type("funds.application.review_closed.v1")
+@dataclass(frozen=True)
+class ApplicationReviewClosed(ApplicationStep):
+    """Its reviews are in; a decision is pending."""
+
+
+@event_type("funds.application.decided.v1")
+@dataclass(frozen=True)
+class ApplicationDecided(ApplicationStep):
+    """Approved (with the amount committed) or rejected."""
+
+    decision: str
+    approved_amount: str | None
+
+    @classmethod
+    def of(cls, application: Application, *, from_status: str, at: str) -> Self:
+        step = ApplicationStep.of(application, from_status=from_status, at=at)
+        return cls(**step.to_data(), decision=application.status, approved_amount=_amount(application.approved_amount))
+
+
+@event_type("funds.application.withdrawn.v1")
+@dataclass(frozen=True)
+class ApplicationWithdrawn(ApplicationStep):
+    """The applicant withdrew the application before a decision."""
+
+
+@event_type("funds.application.agreement_signed.v1")
+@dataclass(frozen=True)
+class ApplicationAgreementSigned(ApplicationStep):
+    """The grant agreement is signed; tranches may be paid as their milestones are accepted."""
+
+
+@event_type("funds.application.disbursing_started.v1")
+@dataclass(frozen=True)
+class ApplicationDisbursingStarted(ApplicationStep):
+    """The first tranche was paid."""
+
+
+@event_type("funds.application.closed.v1")
+@dataclass(frozen=True)
+class ApplicationClosed(ApplicationStep):
+    """Every tranche is paid; the grant is closed."""
+
+
+# The event each workflow step publishes, by the fact its transition names.
+STEP_EVENTS: dict[str, type[ApplicationStep]] = {
+    cls.type_name.split(".")[2]: cls
+    for cls in (
+        ApplicationSubmitted,
+        ApplicationScreened,
+        ApplicationMoreInformationRequested,
+        ApplicationInformationProvided,
+        ApplicationReviewStarted,
+        ApplicationReviewClosed,
+        ApplicationDecided,
+        ApplicationWithdrawn,
+        ApplicationAgreementSigned,
+        ApplicationDisbursingStarted,
+        ApplicationClosed,
+    )
+}
+
+
+@event_type("funds.application.amended.v1")
+@dataclass(frozen=True)
+class ApplicationAmended(Event):
+    """A locked (approved) application was changed by a recorded amendment; `approved_amount` is the
+    amount committed now."""
+
+    application_id: int
+    call_id: int
+    fund_id: int
+    approved_amount: str
+    at: str
+
+    @classmethod
+    def of(cls, application: Application, *, at: str) -> Self:
+        return cls(
+            application_id=application.pk,
+            call_id=application.call_id,
+            fund_id=application.call.fund_id,
+            approved_amount=_amount(application.approved_amount) or "0.00",
+            at=at,
+        )
+
+
+@event_type("funds.review.assigned.v1")
+@dataclass(frozen=True)
+class ReviewAssigned(Event):
+    """A reviewer was asked to review an application (by the automatic assignment or by hand)."""
+
+    assignment_id: int
+    application_id: int
+    call_id: int
+    reviewer_id: int
+    manual: bool
+    at: str
+
+    @classmethod
+    def of(cls, assignment: ReviewAssignment) -> Self:
+        return cls(
+            assignment_id=assignment.pk,
+            application_id=assignment.application_id,
+            call_id=assignment.application.call_id,
+            reviewer_id=assignment.reviewer_id,
+            manual=assignment.manual,
+            at=assignment.assigned_at.isoformat(),
+        )
+
+
+@event_type("funds.review.submitted.v1")
+@dataclass(frozen=True)
+class ReviewSubmitted(Event):
+    """A reviewer submitted their review; `total` is its weighted score out of 100."""
+
+    review_id: int
+    assignment_id: int
+    application_id: int
+    call_id: int
+    total: str
+    at: str
+
+    @classmethod
+    def of(cls, review: Review) -> Self:
+        assignment = review.assignment
+        return cls(
+            review_id=review.pk,
+            assignment_id=assignment.pk,
+            application_id=assignment.application_id,
+            call_id=assignment.application.call_id,
+            total=f"{review.total:.2f}",
+            at=review.submitted_at.isoformat(),
+        )
+
+
+@event_type("funds.tranche.paid.v1")
+@dataclass(frozen=True)
+class TranchePaid(Event):
+    """A tranche was paid after its milestone report was accepted."""
+
+    tranche_id: int
+    application_id: int
+    call_id: int
+    fund_id: int
+    position: int
+    amount: str
+    reference: str
+    paid_at: str
+
+    @classmethod
+    def of(cls, tranche: Tranche) -> Self:
+        payment = tranche.payment
+        return cls(
+            tranche_id=tranche.pk,
+            application_id=tranche.application_id,
+            call_id=tranche.application.call_id,
+            fund_id=tranche.application.call.fund_id,
+            position=tranche.position,
+            amount=f"{payment.amount:.2f}",
+            reference=payment.reference,
+            paid_at=payment.paid_at.isoformat(),
+        )

@@ -1,0 +1,207 @@
+"""Reads shared by the funds services, pages, API and tasks: who plays which part, conflicts, what each
+reader may see of an application and its reviews, and score summaries.
+
+Who is who, for one application: the applicant started it (a member of the applicant organisation),
+co-applicants are members it added, a manager manages the call's fund (listed among the fund's managers,
+or a fund manager or administrator of its managing organisation), a reviewer holds an active assignment
+and no conflict. A conflict is recorded against the application or its organisation, or is plain: the
+reviewer belongs to the applicant organisation or is named on the application.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from statistics import fmean, pstdev
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from funds.models import Application, ApplicationEvent, Conflict, Fund, Review, ReviewAssignment
+from funds.workflow import APPLICANTS, Actor
+from hub.accounts.models import Membership, Role
+
+MANAGER_ROLES = (Role.FUND_MANAGER, Role.ADMIN)
+
+
+class NotVisible(LookupError):
+    """The reader may not see this (or it does not exist for them): a 404, never a hint that it exists."""
+
+
+def managed_funds(*, user: Any) -> QuerySet[Fund]:
+    """The funds `user` manages: listed among a fund's managers, or a fund manager or administrator of
+    its managing organisation."""
+    if not user.is_authenticated:
+        return Fund.objects.none()
+    by_role = Membership.objects.filter(user=user, role__in=MANAGER_ROLES).values("organisation_id")
+    return Fund.objects.filter(Q(managers=user) | Q(managing_organisation_id__in=by_role)).distinct()
+
+
+def is_manager(*, user: Any, fund: Fund) -> bool:
+    """May `user` run this fund's calls: screen, assign, decide, pay?"""
+    return managed_funds(user=user).filter(pk=fund.pk).exists()
+
+
+def is_member(*, user: Any, organisation_id: int) -> bool:
+    return user.is_authenticated and Membership.objects.filter(user=user, organisation_id=organisation_id).exists()
+
+
+def conflicted_reviewers(*, applications: Iterable[Application]) -> dict[int, set[int]]:
+    """For each application, the ids of the users who may never review or read it: recorded conflicts
+    (with it or its organisation), members of its organisation, and the people named on it. Three
+    queries whatever the number of applications."""
+    applications = list(applications)
+    by_org: dict[int, list[int]] = defaultdict(list)
+    conflicted: dict[int, set[int]] = {}
+    for application in applications:
+        by_org[application.organisation_id].append(application.pk)
+        conflicted[application.pk] = {application.created_by_id}
+    ids = list(conflicted)
+    for reviewer_id, application_id, organisation_id in Conflict.objects.filter(
+        Q(application_id__in=ids) | Q(organisation_id__in=by_org)
+    ).values_list("reviewer_id", "application_id", "organisation_id"):
+        for app_id in [application_id] if application_id else by_org[organisation_id]:
+            conflicted[app_id].add(reviewer_id)
+    for user_id, organisation_id in Membership.objects.filter(organisation_id__in=by_org).values_list(
+        "user_id", "organisation_id"
+    ):
+        for app_id in by_org[organisation_id]:
+            conflicted[app_id].add(user_id)
+    for app_id, user_id in Application.co_applicants.through.objects.filter(application_id__in=ids).values_list(
+        "application_id", "user_id"
+    ):
+        conflicted[app_id].add(user_id)
+    return conflicted
+
+
+def is_conflicted(*, reviewer: Any, application: Application) -> bool:
+    return reviewer.pk in conflicted_reviewers(applications=[application])[application.pk]
+
+
+def active_assignment(*, user: Any, application: Application) -> ReviewAssignment | None:
+    """The user's current (not revoked) assignment to review the application, if any."""
+    if not user.is_authenticated:
+        return None
+    return ReviewAssignment.objects.filter(application=application, reviewer=user, revoked_at__isnull=True).first()
+
+
+def actors_of(*, user: Any, application: Application) -> frozenset[Actor]:
+    """The parts `user` plays for `application` (funds.workflow.Actor); empty for anyone else."""
+    if not user.is_authenticated:
+        return frozenset()
+    actors: set[Actor] = set()
+    if application.created_by_id == user.pk:
+        actors.add(Actor.APPLICANT)
+    if application.co_applicants.filter(pk=user.pk).exists():
+        actors.add(Actor.CO_APPLICANT)
+    if is_manager(user=user, fund=application.call.fund):
+        actors.add(Actor.MANAGER)
+    if active_assignment(user=user, application=application) and not is_conflicted(
+        reviewer=user, application=application
+    ):
+        actors.add(Actor.REVIEWER)
+    return frozenset(actors)
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    """What a reader sees of an application. Under blind review a reviewer gets no applicant identity:
+    `organisation_*`, `created_by_id` and `co_applicant_ids` are empty (the form builder will mark the
+    identifying questions among `answers`; until then blind calls should not ask for identity there)."""
+
+    id: int
+    call_id: int
+    title: str
+    status: str
+    form_version: int
+    answers: dict[str, Any]
+    tags: list[str]
+    requested_amount: Decimal
+    approved_amount: Decimal | None
+    submitted_at: datetime | None
+    blind: bool
+    organisation_id: int | None
+    organisation_name: str | None
+    created_by_id: int | None
+    co_applicant_ids: list[int]
+
+
+def application_view(*, user: Any, application: Application) -> ApplicationView:
+    """The application as `user` may see it, or NotVisible: applicants, co-applicants, the fund's managers
+    and assigned reviewers without a conflict read it; a reviewer of a blind call reads it without who
+    applied."""
+    actors = actors_of(user=user, application=application)
+    if not actors:
+        raise NotVisible("application")
+    blind = application.call.blind_review and actors == {Actor.REVIEWER}
+    return ApplicationView(
+        id=application.pk,
+        call_id=application.call_id,
+        title=application.title,
+        status=application.status,
+        form_version=application.form_version,
+        answers=application.answers,
+        tags=list(application.tags),
+        requested_amount=application.requested_amount,
+        approved_amount=application.approved_amount,
+        submitted_at=application.submitted_at,
+        blind=blind,
+        organisation_id=None if blind else application.organisation_id,
+        organisation_name=None if blind else application.organisation.name,
+        created_by_id=None if blind else application.created_by_id,
+        co_applicant_ids=[] if blind else sorted(application.co_applicants.values_list("pk", flat=True)),
+    )
+
+
+def application_trail(*, user: Any, application: Application) -> QuerySet[ApplicationEvent]:
+    """The audit trail, oldest first, for the applicant side and the fund's managers (not reviewers)."""
+    actors = actors_of(user=user, application=application)
+    if not actors & (APPLICANTS | {Actor.MANAGER}):
+        raise NotVisible("trail")
+    return application.trail.order_by("at", "id")
+
+
+def counted_reviews(*, application: Application) -> QuerySet[Review]:
+    """The reviews that count: those of assignments not revoked."""
+    return Review.objects.filter(assignment__application=application, assignment__revoked_at__isnull=True)
+
+
+def reviews_visible(*, user: Any, application: Application) -> list[Review]:
+    """The reviews `user` may read: a manager all that count; a reviewer their own, and the others' only
+    once their own is submitted; anyone else NotVisible."""
+    actors = actors_of(user=user, application=application)
+    reviews = counted_reviews(application=application).select_related("assignment").order_by("submitted_at", "id")
+    if Actor.MANAGER in actors:
+        return list(reviews)
+    if Actor.REVIEWER in actors:
+        own = [review for review in reviews if review.assignment.reviewer_id == user.pk]
+        return list(reviews) if own else []
+    raise NotVisible("reviews")
+
+
+def assignments_of(*, reviewer: Any) -> QuerySet[ReviewAssignment]:
+    """A reviewer's active assignments to applications in review, oldest first (their queue)."""
+    return ReviewAssignment.objects.filter(
+        reviewer=reviewer, revoked_at__isnull=True, application__status=Application.Status.IN_REVIEW
+    ).order_by("assigned_at", "id")
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    count: int
+    mean: Decimal | None
+    spread: Decimal | None  # population standard deviation of the totals
+
+
+def score_summary(*, application: Application) -> ScoreSummary:
+    """Mean and spread of the weighted totals of the reviews that count."""
+    totals = [float(total) for total in counted_reviews(application=application).values_list("total", flat=True)]
+    if not totals:
+        return ScoreSummary(count=0, mean=None, spread=None)
+    cent = Decimal("0.01")
+    return ScoreSummary(
+        count=len(totals), mean=Decimal(fmean(totals)).quantize(cent), spread=Decimal(pstdev(totals)).quantize(cent)
+    )
