@@ -26,18 +26,29 @@ class TokenView(APIView):
         request=AuthTokenSerializer,
         responses={
             200: inline_serializer("Token", {"token": serializers.CharField(), "username": serializers.CharField()}),
-            400: inline_serializer("TokenRefused", {"detail": serializers.CharField()}),
+            400: inline_serializer(
+                "TokenRefused",
+                {
+                    "detail": serializers.CharField(),
+                    "code": serializers.CharField(help_text="credentials_invalid or invalid (a field is missing)"),
+                    "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+                },
+            ),
         },
         auth=[],
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         if not serializer.is_valid():
-            errors = serializer.errors
-            reasons = errors.get("non_field_errors") or [
-                f"{field}: {messages[0]}" for field, messages in errors.items()
-            ]
-            return Response({"detail": str(reasons[0]), "errors": errors}, status=400)
+            # The answer has the API's refusal shape: {detail, code, errors naming fields}.
+            errors = dict(serializer.errors)
+            reasons = errors.pop("non_field_errors", None)
+            if reasons:
+                return Response(
+                    {"detail": str(reasons[0]), "code": "credentials_invalid", "errors": errors}, status=400
+                )
+            field, messages = next(iter(errors.items()))
+            return Response({"detail": f"{field}: {messages[0]}", "code": "invalid", "errors": errors}, status=400)
         user = serializer.validated_data["user"]
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key, "username": user.get_username()})

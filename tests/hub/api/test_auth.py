@@ -51,6 +51,7 @@ def test_a_wrong_password_of_a_real_account_gets_nothing():
     user = UserFactory()
     response = APIClient().post(TOKEN_URL, {"username": user.username, "password": "guess"}, format="json")
     assert response.status_code == 400 and "token" not in response.json()
+    assert response.json()["code"] == "credentials_invalid"
 
 
 def test_the_token_and_the_session_both_authenticate():
