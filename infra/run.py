@@ -19,10 +19,12 @@ import urllib.request
 from pathlib import Path
 
 from infra.stack import DEFAULT_DIR, REPO_ROOT, Stack, StackError
+from services.scorer.gpu import GpuDevice, gpu_env, gpus_detect
 
 PYTHON = sys.executable
 MANAGE = [PYTHON, str(REPO_ROOT / "manage.py")]
-SERVICES = ("relay", "notifier", "indexer")
+# "scorer" dispatches received submissions to the scoring queues; "competitions" applies the job events.
+SERVICES = ("relay", "notifier", "indexer", "scorer", "competitions")
 
 
 class RunError(Exception):
@@ -34,10 +36,26 @@ def web_command(http_port: int, *options: str) -> list[str]:
     return [PYTHON, "-m", "uvicorn", "hub.asgi:application", "--host", "127.0.0.1", "--port", str(http_port), *options]
 
 
-def background_commands(data_dir: Path) -> dict[str, list[str]]:
+def scoring_workers(gpus: list[GpuDevice]) -> dict[str, list[str]]:
+    """One CPU scoring worker, and one per GPU pinned to it (CUDA_VISIBLE_DEVICES, through `env`). Each
+    takes one job at a time in a prefork child, so Celery's hard time limit can end a stuck job."""
+    worker = [PYTHON, "-m", "celery", "-A", "hub", "worker", "--concurrency", "1", "--loglevel", "INFO"]
+    commands = {"score-cpu": [*worker, "--queues", "score-cpu", "--hostname", "score-cpu@%h"]}
+    for gpu in gpus:
+        pin = [f"{name}={value}" for name, value in gpu_env(device=gpu).items()]
+        commands[f"score-gpu{gpu.index}"] = [
+            "env",
+            *pin,
+            *worker,
+            *("--queues", "score-gpu", "--hostname", f"score-gpu{gpu.index}@%h"),
+        ]
+    return commands
+
+
+def background_commands(data_dir: Path, *, gpus: list[GpuDevice]) -> dict[str, list[str]]:
     """Everything but the web server. In development one Celery process runs both the worker (a
     thread pool) and beat: it saves ~300 MB against a prefork pool plus a separate beat, which is
-    what production runs (one beat for many workers)."""
+    what production runs (one beat for many workers). Scoring has workers of its own."""
     worker = [PYTHON, "-m", "celery", "-A", "hub", "worker", "--beat", "--pool", "threads", "--concurrency", "2"]
     return {
         "worker": [
@@ -49,6 +67,7 @@ def background_commands(data_dir: Path) -> dict[str, list[str]]:
             "--schedule",
             str(data_dir / "celerybeat-schedule"),
         ],
+        **scoring_workers(gpus),
         **{f"service-{name}": [*MANAGE, "run_service", name] for name in SERVICES},
     }
 
@@ -147,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         supervisor.start({"web": web_command(args.http_port)})
         base = f"http://127.0.0.1:{args.http_port}"
         wait_http(f"{base}/", timeout=60)
-        supervisor.start(background_commands(args.dir))
+        gpus = gpus_detect()
+        supervisor.start(background_commands(args.dir, gpus=gpus))
         print(
             f"\nWanzhi is ready in {time.monotonic() - started:.1f}s\n"
             f"  site            {base}/   (English: {base}/en/)\n"
@@ -157,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  API schema      {base}/api/schema/   search API {base}/api/v1/search/\n"
             f"  dev mailbox     {base}/dev/mail/\n"
             f"  readiness       {base}/readyz\n"
+            f"  scoring         1 CPU worker, {len(gpus)} GPU worker(s)\n"
             f"  logs            {args.dir / 'logs'}/\n"
             f"\nDemo logins:\n{logins}\nCtrl-C stops everything.",
             flush=True,
