@@ -15,6 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from playwright.sync_api import BrowserContext, Page, expect
 
+from competitions.models import Baseline
 from hub.cms.display import COOKIE_NAME, SCHEMES
 from hub.cms.models import (
     AnnouncementIndexPage,
@@ -26,6 +27,8 @@ from hub.cms.models import (
     PolicyLibraryPage,
     StandardPage,
 )
+from tests.competitions.factories import CompetitionFactory, PhaseFactory, SubmissionFactory, TeamFactory
+from tests.competitions.support import score
 from tests.factories import UserFactory
 from tests.hub.cms import pages
 
@@ -57,6 +60,20 @@ def portal_pages() -> list[str]:
         StandardPage,
     ]
     return [kind.objects.live().first().url for kind in kinds] + ["/en/"]
+
+
+def competition_pages(entrant) -> tuple[list[str], list[str]]:
+    """A running competition with a scored team and a baseline: its public pages, and the entrant's."""
+    competition = CompetitionFactory(status="running")
+    phase = PhaseFactory(competition=competition, hidden_labels=False)
+    submission = SubmissionFactory(phase=phase, team=TeamFactory(competition=competition, members=[entrant]))
+    score(submission, public=0.8, ci=(0.7, 0.9))
+    Baseline.objects.create(phase=phase, name="随机猜测", scores={"public": {"accuracy": 0.1}})
+    base = f"/competitions/{competition.slug}"
+    return (
+        ["/competitions/", f"{base}/", f"{base}/leaderboard/"],
+        [f"{base}/submit/", f"{base}/submissions/", f"{base}/submissions/{submission.pk}/", f"{base}/team/"],
+    )
 
 
 def choose(context: BrowserContext, site: str, value: str) -> None:
@@ -101,12 +118,13 @@ def open_toolbar(page: Page) -> None:
 
 
 def test_axe_finds_no_serious_problem_in_any_scheme_with_or_without_elder_mode(browser, site):
-    UserFactory(username="wangfang")
+    public_competition, own_competition = competition_pages(UserFactory(username="wangfang"))
     anonymous = browser.new_context(locale="zh-CN").new_page()
     signed_in = browser.new_context(locale="zh-CN").new_page()
     sign_in(signed_in, site, "wangfang")
-    anonymous_pages = portal_pages() + ACCOUNT_PAGES
-    visits = [(anonymous, path) for path in anonymous_pages] + [(signed_in, path) for path in SIGNED_IN_PAGES]
+    anonymous_pages = portal_pages() + ACCOUNT_PAGES + public_competition
+    signed_in_pages = SIGNED_IN_PAGES + own_competition
+    visits = [(anonymous, path) for path in anonymous_pages] + [(signed_in, path) for path in signed_in_pages]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     report: list[str] = []  # every impact, kept as an artifact for review
     problems: list[str] = []
