@@ -189,6 +189,8 @@ def test_a_real_worker_scores_predictions_and_a_model_and_fails_a_bad_file_witho
     [onnx] = events("scoring.job.finished.v1", model["submission_id"])
     assert 0.9 < onnx["scores"]["public"]["accuracy"] < 1.0
     assert onnx["primary_ci"]["low"] <= onnx["scores"]["public"]["accuracy"] <= onnx["primary_ci"]["high"]
+    percents = [progress["percent"] for progress in events("scoring.job.progress.v1", model["submission_id"])]
+    assert percents == sorted(set(percents)) and percents[0] == 0 and percents[-1] == 100
 
     [failure] = events("scoring.job.failed.v1", bad["submission_id"])
     assert failure["platform_failure"] is False and failure["code"] != "scorer_error"
@@ -201,6 +203,17 @@ def test_a_real_worker_scores_predictions_and_a_model_and_fails_a_bad_file_witho
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     assert broker.llen("score-cpu") == 0
     assert len(events("scoring.job.started.v1")) == 3
+
+
+def test_a_dispatch_that_rolls_back_leaves_no_job_and_sends_no_task(scoring, transactional_db):
+    data = received(scoring, kind="predictions", content=b"", suffix=".csv")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        job_create(received=data)
+        raise RuntimeError("the consumer's transaction failed after the handler")
+    assert not ScoringJob.objects.exists() and events("scoring.job.queued.v1") == []
+    assert redis.Redis.from_url(django_settings.CELERY_BROKER_URL).llen("score-cpu") == 0
+    job_create(received=data)  # the redelivery dispatches it
+    assert redis.Redis.from_url(django_settings.CELERY_BROKER_URL).llen("score-cpu") == 1
 
 
 def test_queue_position_counts_the_queued_jobs_of_its_queue_in_order(scoring, transactional_db, settings):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from hub.events.models import OutboxEvent
 from services.scorer.dispatch import job_create
+from services.scorer.jobs import job_run
 from services.scorer.models import ScoringJob
 from services.scorer.watchdog import jobs_watch
 from tests.competitions.factories import SubmissionFactory
@@ -61,6 +62,22 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_is_scored_once(scoring,
     assert events("scoring.job.failed.v1") == []
     assert sandbox_processes() == []  # the killed worker's sandbox died with it
     assert workers[second].poll() is None
+
+
+def test_a_worker_whose_job_was_taken_from_it_discards_its_result(scoring, run_in_thread, digits):
+    slow = package("    time.sleep(2)\n    return np.zeros(len(x), dtype=int)", preamble="import time")
+    job = job_create(received=received(scoring, kind="package", content=slow, suffix=".zip"))
+    outcome: list[str] = []
+    run_in_thread(lambda stop: outcome.append(job_run(job_id=str(job.pk), worker="w1@test")))
+    wait_for(lambda: ScoringJob.objects.filter(pk=job.pk, status="running").exists())
+    # Presumed lost (say, cut off from the database for a while): requeued, and another worker took it.
+    ScoringJob.objects.filter(pk=job.pk).update(worker="w2@test", attempts=2)
+
+    wait_for(lambda: outcome, timeout=60)
+    assert outcome == ["skipped"]
+    job.refresh_from_db()
+    assert (job.status, job.worker, job.attempts) == ("running", "w2@test", 2)
+    assert events("scoring.job.finished.v1") == [] and events("scoring.job.failed.v1") == []
 
 
 @pytest.mark.django_db
