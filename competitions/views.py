@@ -8,7 +8,7 @@ entrant can act on become form errors or messages. Every action is a POST with i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,11 +24,8 @@ from competitions import selectors, services
 from competitions.forms import CompetitionFilterForm, SubmissionForm, TeamCreateForm, TeamJoinForm
 from competitions.models import SPLIT_PRIVATE, SPLIT_PUBLIC, Competition, DataFile, Phase, RulesAcceptance, Submission
 from competitions.services import Refused
-
-try:  # the scorer's queue read, where this version of the scorer has it
-    from services.scorer.selectors import queue_position
-except ImportError:
-    queue_position = None
+from hub.accounts.models import User
+from services.scorer.selectors import QueuePosition, queue_position
 
 PAGE_SIZE = 20
 LEADERBOARD_SIZE = 50
@@ -96,7 +93,7 @@ def competition_rules(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def rules_accept(request: HttpRequest, slug: str) -> HttpResponse:
     competition = _context(request, slug, tab="rules")["competition"]
-    services.rules_accept(competition=competition, by=request.user)
+    services.rules_accept(competition=competition, by=_signed_in(request))
     messages.success(request, _("You accepted the rules. You may now download the data and enter a team."))
     return redirect(_safe_next(request, reverse("competitions:team", args=[slug])))
 
@@ -123,22 +120,19 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
     """The entrant's team (members, invite code, room left), or the forms to form or join one."""
     context = _context(request, slug, tab="team")
     competition, team = context["competition"], context["team"]
-    create_form, join_form = TeamCreateForm(prefix="create"), TeamJoinForm(prefix="join")
-    status = 200
+    action = request.POST.get("action") if request.method == "POST" else None
+    create_form = TeamCreateForm(request.POST if action == "create" else None, prefix="create")
+    join_form = TeamJoinForm(request.POST if action == "join" else None, prefix="join")
+    context.update({"create_form": create_form, "join_form": join_form})
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect(f"{reverse('login')}?next={request.path}")
-        action = request.POST.get("action")
         if team is not None or action not in ("create", "join"):
             return redirect(request.path)
         if not context["accepted"]:
             messages.error(request, _("Accept the rules before you enter a team."))
             return redirect("competitions:rules", slug=slug)
-        form: TeamCreateForm | TeamJoinForm = (
-            TeamCreateForm(request.POST, prefix="create")
-            if action == "create"
-            else TeamJoinForm(request.POST, prefix="join")
-        )
+        form: TeamCreateForm | TeamJoinForm = create_form if action == "create" else join_form
         if form.is_valid():
             try:
                 if action == "create":
@@ -150,15 +144,10 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
             else:
                 messages.success(request, _("You are in the team. Good luck!"))
                 return redirect("competitions:team", slug=slug)
-        status = 400
-        if action == "create":
-            create_form = form
-        else:
-            join_form = form
-    context.update({"create_form": create_form, "join_form": join_form})
+        return render(request, "competitions/team.html", context, status=400)
     if team is not None:
         context["members"] = list(team.memberships.select_related("user").order_by("joined_at", "id"))
-    return render(request, "competitions/team.html", context, status=status)
+    return render(request, "competitions/team.html", context)
 
 
 @login_required
@@ -196,7 +185,7 @@ def submission_create(request: HttpRequest, slug: str) -> HttpResponse:
                 team=team,
                 upload=form.cleaned_data["file"],
                 kind=form.cleaned_data["kind"],
-                by=request.user,
+                by=_signed_in(request),
                 description=form.cleaned_data["description"],
             )
         except Refused as refusal:
@@ -238,7 +227,7 @@ def submission_select(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     submission = _submission(request, _context(request, slug, tab="submissions"), pk)
     selected = request.POST.get("selected") != "0"
     try:
-        services.submission_select_final(submission=submission, by=request.user, selected=selected)
+        services.submission_select_final(submission=submission, by=_signed_in(request), selected=selected)
     except Refused as refusal:
         messages.error(request, refusal.message)
     else:
@@ -251,7 +240,7 @@ def submission_select(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def submission_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     submission = _submission(request, _context(request, slug, tab="submissions"), pk)
     try:
-        services.submission_cancel(submission=submission, by=request.user)
+        services.submission_cancel(submission=submission, by=_signed_in(request))
     except Refused as refusal:
         messages.error(request, refusal.message)
     else:
@@ -278,6 +267,11 @@ def _context(request: HttpRequest, slug: str, *, tab: str) -> dict[str, Any]:
         "taking_entrants": competition.status in Competition.OPEN,
         "tab": tab,
     }
+
+
+def _signed_in(request: HttpRequest) -> User:
+    """The user of a view behind login_required."""
+    return cast(User, request.user)
 
 
 def _fragment(request: HttpRequest) -> str:
@@ -362,8 +356,8 @@ def _steps(submission: Submission) -> list[dict[str, Any]]:
     ]
 
 
-def _queue(submission: Submission) -> Any:
-    """Where a waiting submission stands in the scorer's queue, if the scorer can say; else None."""
-    if queue_position is None or submission.status not in (Submission.Status.RECEIVED, Submission.Status.QUEUED):
+def _queue(submission: Submission) -> QueuePosition | None:
+    """Where a waiting submission stands in the scorer's queue (place, estimated start); None once it runs."""
+    if submission.status not in (Submission.Status.RECEIVED, Submission.Status.QUEUED):
         return None
     return queue_position(submission_id=submission.pk)

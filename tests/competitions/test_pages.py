@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from competitions.models import Baseline, DataFile, RulesAcceptance, Submission, Team, TeamMembership
 from competitions.services import phase_close, submission_record_job_event
+from services.scorer.models import ScoringJob
 from tests.competitions.factories import CompetitionFactory, SubmissionFactory, TeamFactory
 from tests.competitions.support import failed, predictions, score
 from tests.factories import UserFactory
@@ -300,3 +301,16 @@ def test_the_live_refresh_gets_the_table_alone_and_an_empty_board_says_so(client
     html = fragment.content.decode()
     assert "No team has a score yet" in html and "<html" not in html
     assert "/ws/competitions/phases/" in page(client, f"/competitions/{phase.competition.slug}/leaderboard/")
+
+
+def test_a_waiting_submission_shows_its_place_in_the_scorers_queue_and_the_panel_refreshes_alone(
+    client, phase, team, entrant
+):
+    ahead, ours = SubmissionFactory(phase=phase), SubmissionFactory(phase=phase, team=team)
+    for submission in (ahead, ours):
+        ScoringJob.objects.create(submission_id=submission.pk, phase_id=phase.pk, queue="score-cpu", payload={})
+    url = en(f"/competitions/{phase.competition.slug}/submissions/{ours.pk}/")
+    fragment = as_user(client, entrant).get(url, headers={"X-Fragment": "status"})
+    html = fragment.content.decode()
+    assert fragment.status_code == 200 and "<html" not in html
+    assert "Place in the queue: 2." in html and 'data-status="received"' in html
