@@ -139,6 +139,29 @@ def test_host_refusal_reads_as_a_403_with_the_reason(host, competition, submissi
     assert response.json() == {"detail": "Only members of the team may do this.", "code": "not_permitted", "errors": {}}
 
 
+def test_anyone_reads_a_public_leaderboard_and_only_hosts_a_drafts(people, competition, phase, submission):
+    draft = CompetitionFactory(draft=True, host=competition.host, slug="draft-board")
+    PhaseFactory(competition=draft)
+    for who, user in people.items():
+        client = client_for(user)
+        board = client.get(f"{BASE}{competition.slug}/leaderboard/")
+        assert board.status_code == 200 and board.json()["count"] == 1, who
+        assert client.get(f"{BASE}{draft.slug}/leaderboard/").status_code == (200 if who == "host" else 404), who
+
+
+def test_forming_and_joining_teams_needs_a_signed_in_entrant(people, competition, team):
+    anonymous = client_for(None)
+    assert anonymous.post(f"{BASE}{competition.slug}/team/", {"name": "匿名队"}, format="json").status_code == 401
+    joined = anonymous.post(f"{BASE}{competition.slug}/team/join/", {"invite_code": team.invite_code}, format="json")
+    assert joined.status_code == 401
+    # An entrant is in one team per competition.
+    refused = client_for(people["other entrant"]).post(
+        f"{BASE}{competition.slug}/team/join/", {"invite_code": team.invite_code}, format="json"
+    )
+    assert (refused.status_code, refused.json()["code"]) == (400, "already_in_team")
+    assert team.memberships.count() == 1
+
+
 # --- teams ---------------------------------------------------------------------------------------
 def test_an_entrant_forms_a_team_and_another_joins_by_its_code(competition):
     founder, friend = UserFactory(), UserFactory()
