@@ -43,6 +43,24 @@ LOG_TAIL_CHARS = 20_000  # what scoring.job.failed.v1 carries
 Status = ScoringJob.Status
 
 
+# The platform failures the scorer itself declares (the entrant keeps the quota slot).
+OVERRAN = ScoringFailed(
+    "overran",
+    "Scoring ran past its time limit on the platform's side; your submission does not count against your quota.",
+    platform_failure=True,
+)
+WORKER_LOST = ScoringFailed(
+    "worker_lost",
+    "The scoring worker was lost several times; your submission does not count against your quota.",
+    platform_failure=True,
+)
+SCORER_ERROR = ScoringFailed(
+    "scorer_error",
+    "The scorer failed on the platform's side; your submission does not count against your quota.",
+    platform_failure=True,
+)
+
+
 def time_limit_of(payload: Mapping[str, Any]) -> int:
     """A job's time limit in seconds: its phase's, cut to SCORING["MAX_TIME_LIMIT_SECONDS"]."""
     return min(int(payload["time_limit_seconds"]), settings.SCORING["MAX_TIME_LIMIT_SECONDS"])
@@ -179,24 +197,8 @@ def job_run(*, job_id: str, worker: str) -> str:
     return job.status
 
 
-OVERRAN = ScoringFailed(
-    "overran",
-    "Scoring ran past its time limit on the platform's side; your submission does not count against your quota.",
-    platform_failure=True,
-)
-WORKER_LOST = ScoringFailed(
-    "worker_lost",
-    "The scoring worker was lost several times; your submission does not count against your quota.",
-    platform_failure=True,
-)
-SCORER_ERROR = ScoringFailed(
-    "scorer_error",
-    "The scorer failed on the platform's side; your submission does not count against your quota.",
-    platform_failure=True,
-)
-
-
 def failed_event(job_id: str, submission_id: int, failure: ScoringFailed) -> JobFailed:
+    """The JobFailed that carries `failure`'s code, reason and log tail."""
     return JobFailed(
         job_id=job_id,
         submission_id=submission_id,
