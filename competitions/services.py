@@ -15,17 +15,20 @@ import datetime
 import hashlib
 import logging
 import secrets
+import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from competitions import datasets
 from competitions.events import (
     CompetitionPublished,
     CompetitionUpdated,
@@ -39,7 +42,9 @@ from competitions.models import (
     SPLIT_PUBLIC,
     SPLITS,
     AuditEntry,
+    Baseline,
     Competition,
+    DataFile,
     LeaderboardEntry,
     Phase,
     QuotaDay,
@@ -52,8 +57,9 @@ from competitions.selectors import HOST_ROLES, is_host, is_team_member, leaderbo
 from hub.accounts.models import Membership, Organisation, User
 from hub.events.publish import publish
 from services.scorer.config import ScoringConfig
-from services.scorer.errors import ScoringConfigError
+from services.scorer.errors import ScoringConfigError, ScoringFailed
 from services.scorer.events import JobFailed, JobFinished, JobProgress, JobQueued, JobStarted
+from services.scorer.hidden import predictions_check
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +142,10 @@ class PhaseRefused(Refused):
 
 class TeamRefused(Refused):
     """A team cannot be formed or joined (already in a team, team full, unknown invite code...)."""
+
+
+class DataRefused(Refused):
+    """A phase's data file was not accepted; `errors` carry the line-numbered problems."""
 
 
 class SubmissionRefused(Refused):
@@ -332,6 +342,141 @@ def _check_phase(phase: Phase) -> None:
     _check(phase, PhaseRefused, exclude=["competition"])
 
 
+def phase_hidden_data_upload(
+    *, phase: Phase, by: User, labels: UploadedFile, inputs: UploadedFile | None = None
+) -> list[DataFile]:
+    """Set a phase's hidden test set: labels (`id,label[,split]`, checked line by line, split into the
+    public and private parts when the file does not say) and, for models and code, the inputs (.npz of
+    `id` and `x` with exactly the labels' ids). Replaces the earlier set (audit log); a refused upload
+    (DataRefused with line-numbered errors) leaves the earlier set as it was."""
+    if not is_host(user=by, competition=phase.competition):
+        raise NotPermitted(_("Only the competition's hosts may do this."))  # before reading a byte of the files
+    config = ScoringConfig.from_dict(phase.scoring_config)
+    try:
+        checked = datasets.labels_check(
+            data=_read_all(labels), config=config, seed=phase.pk, public_fraction=phase.public_fraction
+        )
+    except datasets.DatasetInvalid as invalid:
+        raise _data_refused(invalid, field="labels") from None
+    try:
+        rows = datasets.inputs_check(data=_read_all(inputs), ids=checked.ids) if inputs is not None else None
+    except datasets.DatasetInvalid as invalid:
+        raise _data_refused(invalid, field="inputs") from None
+    if inputs is None and set(phase.accepted_kinds) - {Phase.Kind.PREDICTIONS}:
+        raise DataRefused(
+            _("Models and code packages need the hidden inputs to run on; upload them with the labels."),
+            code="inputs_missing",
+            errors={"inputs": [_("Required for the kinds this phase accepts.")]},
+        )
+    files = [(DataFile.Role.HIDDEN_LABELS, labels.name or "labels.csv", ContentFile(checked.to_csv()))]
+    if inputs is not None:
+        inputs.seek(0)
+        files.append((DataFile.Role.HIDDEN_INPUTS, inputs.name or "inputs.npz", ContentFile(inputs.read())))
+    with transaction.atomic():
+        competition = _lock_competition(phase.competition, by=by)
+        phase = Phase.objects.select_for_update(of=("self",)).get(pk=phase.pk)
+        if phase.is_closed:
+            raise DataRefused(_("A closed phase's data can no longer be changed."), code="phase_closed")
+        old = list(DataFile.objects.filter(phase=phase, role__in=DataFile.HIDDEN))
+        for data_file in old:
+            data_file.delete()
+        storage = DataFile.file.field.storage
+        for data_file in old:
+            storage.delete(data_file.file.name)  # a fixed name per role: the new file takes its place
+        stored = [
+            _data_file_save(phase=phase, role=role, name=name, content=content, by=by) for role, name, content in files
+        ]
+        AuditEntry.objects.create(
+            competition=competition,
+            actor=by,
+            action=AuditEntry.Action.HIDDEN_DATA_REPLACED,
+            phase=phase,
+            details={
+                "rows": len(checked.rows),
+                "splits": checked.counts,
+                "inputs": rows,
+                "sha256": [f.sha256 for f in stored],
+            },
+        )
+    return stored
+
+
+def baseline_set(
+    *,
+    phase: Phase,
+    by: User,
+    name: str,
+    scores: Mapping[str, Mapping[str, float]],
+    name_en: str = "",
+    description: str = "",
+) -> Baseline:
+    """Show a reference entry (a host's own model, a simple heuristic) on the phase's leaderboards with its
+    scores per split; setting a name again replaces its scores."""
+    with transaction.atomic():
+        _lock_competition(phase.competition, by=by)
+        baseline, _created = Baseline.objects.update_or_create(
+            phase=phase,
+            name=name.strip(),
+            defaults={
+                "name_en": name_en,
+                "description": description,
+                "scores": {k: dict(v) for k, v in scores.items()},
+            },
+        )
+    return baseline
+
+
+def phase_training_file_add(*, phase: Phase, by: User, upload: UploadedFile, description: str = "") -> DataFile:
+    """Add a file entrants may download once they accepted the rules (training data, a baseline, a starter)."""
+    if not upload.size:
+        raise DataRefused(_("The file is empty."), code="empty", errors={"file": [_("The file is empty.")]})
+    with transaction.atomic():
+        _lock_competition(phase.competition, by=by)
+        return _data_file_save(
+            phase=phase,
+            role=DataFile.Role.TRAINING,
+            name=upload.name or "data",
+            content=upload,
+            by=by,
+            description=description,
+        )
+
+
+def _data_file_save(*, phase: Phase, role: str, name: str, content: Any, by: User, description: str = "") -> DataFile:
+    digest = hashlib.sha256()
+    content.seek(0)
+    for chunk in content.chunks():
+        digest.update(chunk)
+    content.seek(0)
+    data_file = DataFile(
+        phase=phase,
+        role=role,
+        original_name=PurePath(name).name[-255:],
+        description=description,
+        size=content.size,
+        sha256=digest.hexdigest(),
+        uploaded_by=by,
+    )
+    data_file.file.save(name, content, save=False)
+    data_file.save()
+    return data_file
+
+
+def _data_refused(invalid: datasets.DatasetInvalid, *, field: str) -> DataRefused:
+    return DataRefused(
+        _("The hidden data was not accepted: %(first)s") % {"first": invalid.errors[0]},
+        code="hidden_data_invalid",
+        errors={field: invalid.errors},
+    )
+
+
+def _read_all(upload: UploadedFile) -> bytes:
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(0)
+    return data
+
+
 # --- teams -----------------------------------------------------------------------------------------
 def team_create(*, competition: Competition, by: User, name: str, organisation: Organisation | None = None) -> Team:
     """Form a team in an open competition, with `by` as its first member and an invite code for the
@@ -496,6 +641,30 @@ def _check_upload(*, phase: Phase, upload: UploadedFile, kind: str) -> None:
             code="too_large",
             errors={"file": [_("Too large.")]},
         )
+    if kind == Phase.Kind.PREDICTIONS:
+        _check_predictions(phase=phase, upload=upload)
+
+
+def _check_predictions(*, phase: Phase, upload: UploadedFile) -> None:
+    """A predictions file is checked now, as scoring would check it, so a broken one never takes a slot."""
+    with tempfile.TemporaryDirectory(prefix="wanzhi-upload-") as directory:
+        path = Path(directory) / ("predictions" + PurePath(upload.name or "").suffix.lower())
+        with path.open("wb") as copy:
+            for chunk in upload.chunks():
+                copy.write(chunk)
+        upload.seek(0)
+        try:
+            predictions_check(path=path, phase_id=phase.pk, config=ScoringConfig.from_dict(phase.scoring_config))
+        except ScoringFailed as failure:
+            if failure.platform_failure:
+                raise SubmissionRefused(
+                    _("This phase cannot score submissions yet; the host has been told."), code="not_ready"
+                ) from None
+            raise SubmissionRefused(
+                _("The predictions file cannot be scored: %(reason)s") % {"reason": failure.reason},
+                code=failure.code,
+                errors={"file": [failure.reason]},
+            ) from None
 
 
 def _check_phase_open(phase: Phase) -> None:
