@@ -724,19 +724,19 @@ def _amount(value: Any, *, call: Call, name: str) -> Decimal:
         raise ApplicationRefused(
             _("The amount must be more than zero."), code="invalid_amount", errors={name: [_("More than zero.")]}
         )
-    if amount != amount.quantize(CENT):
-        raise ApplicationRefused(
-            _("Amounts are in yuan to the fen (two decimal places)."),
-            code="invalid_amount",
-            errors={name: [_("At most two decimal places.")]},
-        )
     ceiling = min(call.budget_envelope, Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - CENT)
-    if amount > ceiling:
+    if amount > ceiling:  # before quantize(), which fails on numbers this large
         raise ApplicationRefused(
             _("%(amount)s is more than the call's whole envelope of %(envelope)s.")
             % {"amount": amount, "envelope": call.budget_envelope},
             code="invalid_amount",
             errors={name: [_("At most %(envelope)s.") % {"envelope": call.budget_envelope}]},
+        )
+    if amount != amount.quantize(CENT):
+        raise ApplicationRefused(
+            _("Amounts are in yuan to the fen (two decimal places)."),
+            code="invalid_amount",
+            errors={name: [_("At most two decimal places.")]},
         )
     return amount.quantize(CENT)
 
