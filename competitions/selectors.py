@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from competitions.models import SPLIT_PRIVATE, SPLITS, Competition, LeaderboardEntry, Phase, Submission, Team
-from hub.accounts.models import Membership, Role
+from hub.accounts.models import Membership, Organisation, Role
 
 HOST_ROLES = (Role.COMPETITION_HOST, Role.ADMIN)
 MAX_PAGE_SIZE = 200
@@ -208,3 +209,84 @@ def _overlaps(row: Mapping[str, Any], leader: Mapping[str, Any] | None) -> bool:
     if leader is None or None in (row["ci_low"], row["ci_high"], leader["ci_low"], leader["ci_high"]):
         return False
     return row["ci_low"] <= leader["ci_high"] and leader["ci_low"] <= row["ci_high"]
+
+
+# --- the hosts' pages ------------------------------------------------------------------------------
+def host_organisations(*, user: Any) -> list[Organisation]:
+    """The organisations `user` may create competitions for (competition host or administrator there)."""
+    if not user.is_authenticated:
+        return []
+    return list(
+        Organisation.objects.filter(memberships__user=user, memberships__role__in=HOST_ROLES)
+        .distinct()
+        .order_by("name")
+    )
+
+
+def competitions_hosted(*, user: Any) -> QuerySet[Competition]:
+    """Every competition, drafts included, of the organisations `user` hosts for; newest first."""
+    hosted = Membership.objects.filter(user=user, role__in=HOST_ROLES).values("organisation_id")
+    return Competition.objects.filter(host_id__in=hosted).select_related("host").order_by("-created_at", "-id")
+
+
+def phase_submissions(*, phase: Phase, status: str = "", kind: str = "", team: str = "") -> QuerySet[Submission]:
+    """A phase's submissions for its hosts, newest first, filtered by status, kind and a part of the team's name."""
+    submissions = Submission.objects.filter(phase=phase).select_related("team").order_by("-created_at", "-id")
+    if status:
+        submissions = submissions.filter(status=status)
+    if kind:
+        submissions = submissions.filter(kind=kind)
+    if team:
+        submissions = submissions.filter(team__name__icontains=team)
+    return submissions
+
+
+@dataclass(frozen=True)
+class PhaseAnalytics:
+    """A phase's activity in numbers: submissions per day (the site's time zone), teams, failures by
+    code, and how long submissions waited to start (seconds; None before any started)."""
+
+    per_day: list[tuple[date, int]]
+    submissions: int
+    teams_submitting: int
+    teams_entered: int
+    failures: list[tuple[str, int]]
+    wait_median: float | None
+    wait_p90: float | None
+    waits_counted: int
+
+
+def phase_analytics(*, phase: Phase) -> PhaseAnalytics:
+    """Aggregates computed in SQL (one query each), whatever the number of submissions."""
+    submissions = Submission.objects.filter(phase=phase)
+    per_day = (
+        submissions.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+    totals = submissions.aggregate(n=Count("id"), teams=Count("team_id", distinct=True))
+    failures = (
+        submissions.filter(status=Submission.Status.FAILED)
+        .values("failure_code")
+        .annotate(n=Count("id"))
+        .order_by("-n", "failure_code")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY wait), percentile_cont(0.9) WITHIN GROUP "
+            "(ORDER BY wait), count(*) FROM (SELECT EXTRACT(EPOCH FROM started_at - created_at) AS wait "
+            "FROM competitions_submission WHERE phase_id = %s AND started_at IS NOT NULL) AS waits",
+            [phase.pk],
+        )
+        median, p90, counted = cursor.fetchone()
+    return PhaseAnalytics(
+        per_day=[(row["day"], row["n"]) for row in per_day],
+        submissions=totals["n"],
+        teams_submitting=totals["teams"],
+        teams_entered=Team.objects.filter(competition_id=phase.competition_id).count(),
+        failures=[(row["failure_code"] or "", row["n"]) for row in failures],
+        wait_median=None if median is None else float(median),
+        wait_p90=None if p90 is None else float(p90),
+        waits_counted=counted,
+    )
