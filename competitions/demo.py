@@ -29,6 +29,7 @@ from competitions.services import (
     phase_create,
     phase_hidden_data_upload,
     phase_training_file_add,
+    rules_accept,
     team_create,
 )
 from hub.accounts.models import Organisation, User
@@ -192,6 +193,7 @@ def load() -> Iterator[str]:
         competition_set_status(competition=competition, by=host_user, status=Competition.Status.RUNNING)
         entrant = User.objects.get(username="entrant")
         if not TeamMembership.objects.filter(competition=competition, user=entrant).exists():
+            rules_accept(competition=competition, by=entrant)
             team_create(competition=competition, by=entrant, name="星火队")
     yield f"  competition  /competitions/{SLUG}/ (host: host, entrant: entrant; baseline files under Data)"
 
