@@ -211,6 +211,7 @@ def test_the_toolbar_language_switcher_and_nav_are_reached_and_worked_by_keyboar
 
 def test_twice_the_text_fits_a_320px_wide_screen(browser, site):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    public_competition, _ = competition_pages(UserFactory())
     for locale in ("zh-CN", "en-GB"):
         context = browser.new_context(viewport={"width": 320, "height": 640}, locale=locale)
         page = context.new_page()
@@ -224,7 +225,7 @@ def test_twice_the_text_fits_a_320px_wide_screen(browser, site):
         assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "32px"
         for cookie in ("zoom:200", "zoom:200|elder:1"):
             choose(context, site, cookie)
-            for path in portal_pages() + ACCOUNT_PAGES:
+            for path in portal_pages() + ACCOUNT_PAGES + public_competition:
                 page.goto(site + path)
                 open_toolbar(page)
                 width = page.evaluate("[document.scrollingElement.scrollWidth, innerWidth]")
