@@ -213,7 +213,7 @@ class _Reader:
 
     def __init__(self, files: dict[str, bytes]) -> None:
         self.files = files
-        self.errors: list[str] = []
+        self.problems: list[tuple[int, str]] = []
         try:
             text = files[BUNDLE_FILE].decode("utf-8-sig")
             loader = yaml.SafeLoader(text)
@@ -247,10 +247,18 @@ class _Reader:
     def error(self, path: Path, message: str) -> None:
         """Record a problem at `path` (or the nearest enclosing place competition.yaml has)."""
         line = next((self.lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in self.lines), 1)
-        self.errors.append(
-            _("%(file)s line %(line)d: %(path)s %(message)s")
-            % {"file": BUNDLE_FILE, "line": line, "path": _dotted(path), "message": message}
-        )
+        text = _("%(file)s line %(line)d: %(path)s %(message)s") % {
+            "file": BUNDLE_FILE,
+            "line": line,
+            "path": _dotted(path),
+            "message": message,
+        }
+        self.problems.append((line, text))
+
+    @property
+    def errors(self) -> list[str]:
+        """The problems in the order of their lines."""
+        return [text for _line, text in sorted(self.problems, key=lambda problem: problem[0])]
 
     def refusal(self, path: Path, refusal: Refused) -> None:
         if not refusal.errors:
@@ -284,7 +292,7 @@ class _Reader:
             self.error(("phases",), _("must be a list"))
         else:
             phases = [plan for index, raw in enumerate(raw_phases) if (plan := self._phase(index, raw))]
-        if self.errors:
+        if self.problems:
             raise BundleInvalid(self.errors[:MAX_ERRORS])
         return competition, phases
 
@@ -305,7 +313,7 @@ class _Reader:
         for name in ("slug", "title"):
             if not fields.get(name):
                 self.error((*at, name), _("is required"))
-        if not self.errors:
+        if not self.problems:
             self._model_errors(at, Competition(host=host, **fields), exclude=["host", "created_by"])
         return fields
 
@@ -316,7 +324,7 @@ class _Reader:
             return None
         known = (*PHASE_FIELDS, "scoring", "baselines", "training_files", "hidden_data")
         self._unknown(at, raw, known)
-        before = len(self.errors)
+        before = len(self.problems)
         fields = {name: raw[name] for name in PHASE_FIELDS if name in raw}
         for name in ("name", "starts_at", "ends_at", "accepted_kinds"):
             if name not in fields:
@@ -362,7 +370,7 @@ class _Reader:
                 config = ScoringConfig.from_dict(scoring)
             except (ScoringConfigError, TypeError) as exc:
                 self.error((*at, "scoring"), _("is not valid: %(problem)s") % {"problem": exc})
-        if len(self.errors) == before:
+        if len(self.problems) == before:
             self._model_errors(
                 at,
                 Phase(**fields),
@@ -433,18 +441,20 @@ class _Reader:
         if config is None or plan.labels is None:
             return
         # Checked here too, so that the report lists its problems with the others before anything is written.
+        role, path = "labels", plan.labels
         try:
             checked = datasets.labels_check(
-                data=self.files[plan.labels],
+                data=self.files[path],
                 config=config,
                 seed=0,
                 public_fraction=plan.fields.get("public_fraction", 0.3),
             )
             if plan.inputs:
-                datasets.inputs_check(data=self.files[plan.inputs], ids=checked.ids)
+                role, path = "inputs", plan.inputs
+                datasets.inputs_check(data=self.files[path], ids=checked.ids)
         except datasets.DatasetInvalid as invalid:
             for problem in invalid.errors:
-                self.error(at, problem)
+                self.error((*at, role), _("in %(file)s: %(problem)s") % {"file": path, "problem": problem})
 
     # -- checks
     def _file(self, at: Path, value: Any) -> str | None:
