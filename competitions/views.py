@@ -17,6 +17,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -95,7 +96,7 @@ def rules_accept(request: HttpRequest, slug: str) -> HttpResponse:
     competition = _context(request, slug, tab="rules")["competition"]
     services.rules_accept(competition=competition, by=_signed_in(request))
     messages.success(request, _("You accepted the rules. You may now download the data and enter a team."))
-    return redirect(_safe_next(request, reverse("competitions:team", args=[slug])))
+    return redirect("competitions:team", slug=slug)
 
 
 def competition_leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
@@ -136,14 +137,17 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             try:
                 if action == "create":
-                    services.team_create(competition=competition, by=request.user, name=form.cleaned_data["name"])
+                    team = services.team_create(
+                        competition=competition, by=request.user, name=form.cleaned_data["name"]
+                    )
                 else:
-                    services.team_join(invite_code=form.cleaned_data["invite_code"], by=request.user)
+                    team = services.team_join(invite_code=form.cleaned_data["invite_code"], by=request.user)
             except Refused as refusal:
                 form.add_refusal(refusal)
             else:
                 messages.success(request, _("You are in the team. Good luck!"))
-                return redirect("competitions:team", slug=slug)
+                # An invite code names its team, whatever competition's page it was typed on.
+                return redirect("competitions:team", slug=team.competition.slug)
         return render(request, "competitions/team.html", context, status=400)
     if team is not None:
         context["members"] = list(team.memberships.select_related("user").order_by("joined_at", "id"))
@@ -300,9 +304,12 @@ def _submissions_url(submission: Submission) -> str:
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
-    """The `next` the form named, if it is a path on this site; else `default`."""
+    """The `next` the form named, if it leads to this site; else `default`."""
     wanted = request.POST.get("next", "")
-    return wanted if wanted.startswith("/") and not wanted.startswith("//") else default
+    safe = url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return wanted if safe else default
 
 
 def _leaderboard_context(phase: Phase, *, split: str, page: Any, team: Any) -> dict[str, Any]:

@@ -314,3 +314,26 @@ def test_a_waiting_submission_shows_its_place_in_the_scorers_queue_and_the_panel
     html = fragment.content.decode()
     assert fragment.status_code == 200 and "<html" not in html
     assert "Place in the queue: 2." in html and 'data-status="received"' in html
+
+
+def test_the_leaderboard_pages_and_keeps_the_leaders_tie_mark_on_later_pages(client, phase, monkeypatch):
+    monkeypatch.setattr("competitions.views.LEADERBOARD_SIZE", 1)
+    for name, public, ci in (("第一队", 0.9, (0.85, 0.95)), ("第二队", 0.88, (0.8, 0.9))):
+        score(
+            SubmissionFactory(phase=phase, team=TeamFactory(competition=phase.competition, name=name)),
+            public=public,
+            ci=ci,
+        )
+    url = f"/competitions/{phase.competition.slug}/leaderboard/"
+    first = page(client, url)
+    assert "第一队" in first and "第二队" not in first and "Page 1 of 2" in first
+    second = page(client, f"{url}?page=2")
+    assert "第二队" in second and "第一队" not in second and "statistically tied with the leader" in second
+    assert "第二队" in page(client, f"{url}?page=99")  # past the end: the last page, not an error
+
+
+def test_after_an_action_only_a_path_on_this_site_is_followed(client, phase, team, entrant):
+    waiting = SubmissionFactory(phase=phase, team=team)
+    url = en(f"/competitions/{phase.competition.slug}/submissions/{waiting.pk}/cancel/")
+    response = as_user(client, entrant).post(url, {"next": "https://evil.example/"})
+    assert response.status_code == 302 and response["Location"].startswith(en("/competitions/"))
