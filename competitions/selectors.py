@@ -12,8 +12,8 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber, TruncDate
+from django.db.models import Count, F, Q, QuerySet, RowRange, Window
+from django.db.models.functions import FirstValue, RowNumber, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -137,7 +137,8 @@ def leaderboard(*, phase: Phase, split: str, page: int = 1, size: int = 50) -> L
 
     Ties go to the earlier submission. The rows are LeaderboardEntry rows (one per team, kept by the
     services; hidden submissions and disqualified teams have none) read along their rank index, with
-    ROW_NUMBER() over that same order: PostgreSQL reads offset + size index entries, not every team.
+    ROW_NUMBER() over that same order: PostgreSQL reads offset + size index entries, not every team, and
+    joins the page's teams only.
     The private split is refused with LeaderboardHidden until the phase is closed.
     """
     if split not in SPLITS:
@@ -148,40 +149,51 @@ def leaderboard(*, phase: Phase, split: str, page: int = 1, size: int = 50) -> L
     size = min(max(1, int(size)), MAX_PAGE_SIZE)
     order = [F("rank_key").desc(), F("submitted_at").asc(), F("submission_id").asc()]
     entries = LeaderboardEntry.objects.filter(phase=phase, split=split)
+    # The window runs over the entries alone, so PostgreSQL can read them along the rank index; the
+    # leader's interval rides along (FIRST_VALUE), and team names are read for the page's rows only: a
+    # deep page joins `size` teams, not every team above it.
     window = (
-        entries.annotate(rank=Window(RowNumber(), order_by=order))
+        entries.annotate(
+            rank=Window(RowNumber(), order_by=order),
+            # A ROWS frame: unlike the default RANGE one it needs no look-ahead past the page for peers.
+            leader_ci_low=Window(FirstValue("ci_low"), order_by=order, frame=RowRange(start=None, end=0)),
+            leader_ci_high=Window(FirstValue("ci_high"), order_by=order, frame=RowRange(start=None, end=0)),
+        )
         .order_by(*order)
         .values(
             "rank",
             "team_id",
-            "team__name",
-            "team__organisation_id",
             "score",
             "ci_low",
             "ci_high",
             "submitted_at",
             "entries",
+            "leader_ci_low",
+            "leader_ci_high",
         )
     )
     offset = (page - 1) * size
     found: list[Mapping[str, Any]] = list(window[offset : offset + size])
-    leader: Mapping[str, Any] | None
-    if found and found[0]["rank"] == 1:
-        leader = found[0]
-    else:  # a later page: the leader's interval is one more index entry
-        leader = entries.order_by(*order).values("ci_low", "ci_high").first()
+    teams = {
+        team["id"]: team
+        # order_by(): the model's default ordering would join the competition for nothing.
+        for team in Team.objects.filter(pk__in=[row["team_id"] for row in found])
+        .order_by()
+        .values("id", "name", "organisation_id")
+    }
     rows = [
         LeaderboardRow(
             rank=row["rank"],
             team_id=row["team_id"],
-            team_name=row["team__name"],
-            organisation_id=row["team__organisation_id"],
+            team_name=teams[row["team_id"]]["name"],
+            organisation_id=teams[row["team_id"]]["organisation_id"],
             score=row["score"],
             ci_low=row["ci_low"],
             ci_high=row["ci_high"],
             submitted_at=row["submitted_at"],
             entries=row["entries"],
-            tied_with_leader=row["rank"] > 1 and _overlaps(row, leader),
+            tied_with_leader=row["rank"] > 1
+            and _overlaps(row, {"ci_low": row["leader_ci_low"], "ci_high": row["leader_ci_high"]}),
         )
         for row in found
     ]
