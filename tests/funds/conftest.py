@@ -13,6 +13,12 @@ from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 from tests.funds.factories import CallFactory, CriterionFactory, FundFactory, PoolReviewerFactory
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """Factories set a password for every user; a slow hash only makes these tests slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def manager(db) -> User:
     return UserFactory(display_name="基金经理")

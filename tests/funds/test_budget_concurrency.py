@@ -88,7 +88,8 @@ def test_parallel_approvals_on_two_calls_never_overspend_their_fund():
     assert sum(Call.objects.get(pk=c.pk).committed for c in calls) == fund.committed
 
 
-def test_an_approval_over_the_remaining_envelope_is_refused_and_nothing_changes(db):
+@pytest.mark.django_db  # no race: a plain transaction suffices
+def test_an_approval_over_the_remaining_envelope_is_refused_and_nothing_changes():
     manager = UserFactory()
     call = CallFactory(fund=FundFactory(managers=[manager]), budget_envelope=Decimal("500000"))
     first, second = pending(call, 2, "300000")
@@ -102,7 +103,8 @@ def test_an_approval_over_the_remaining_envelope_is_refused_and_nothing_changes(
     assert (call.committed, call.remaining) == (Decimal("500000.00"), Decimal("0.00"))
 
 
-def test_amendments_move_the_commitment_and_stay_within_the_envelope(db):
+@pytest.mark.django_db  # no race: a plain transaction suffices
+def test_amendments_move_the_commitment_and_stay_within_the_envelope():
     manager = UserFactory()
     call = CallFactory(fund=FundFactory(managers=[manager]), budget_envelope=Decimal("500000"))
     application, other = pending(call, 2, "400000")
@@ -122,7 +124,8 @@ def test_amendments_move_the_commitment_and_stay_within_the_envelope(db):
     assert (amended.reason, amended.details["approved_amount"]) == ("预算调整", ["300000.00", "250000.00"])
 
 
-def test_members_of_the_managing_organisation_with_the_fund_manager_role_manage_it(db):
+@pytest.mark.django_db  # no race: a plain transaction suffices
+def test_members_of_the_managing_organisation_with_the_fund_manager_role_manage_it():
     fund = FundFactory()
     manager = MembershipFactory(organisation=fund.managing_organisation, role="fund_manager").user
     call = CallFactory(fund=fund)
