@@ -10,6 +10,7 @@ only where the caller says (the host's own export).
 from __future__ import annotations
 
 import datetime
+import shutil
 import stat
 import tempfile
 import zipfile
@@ -20,6 +21,7 @@ from typing import IO, Any
 
 import yaml
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -35,7 +37,7 @@ from services.scorer.errors import ScoringConfigError
 
 BUNDLE_FILE = "competition.yaml"
 FORMAT = 1
-MAX_BUNDLE_BYTES = 2 * 1024**3  # all files unpacked together
+MAX_BUNDLE_BYTES = 1024**3  # all files unpacked together
 MAX_ENTRIES = 2000
 MAX_ERRORS = 50
 
@@ -117,65 +119,70 @@ def bundle_import(*, bundle: IO[bytes], host: Organisation, by: User, slug: str 
     """Create a draft competition of `host` from a bundle, or raise BundleInvalid listing every problem
     found (with competition.yaml line numbers) and store nothing. `slug` replaces the bundle's address.
     NotPermitted where `by` does not host for `host`."""
-    files = _read_zip(bundle)
-    reader = _Reader(files)
-    competition_fields, phases = reader.plan(slug=slug.strip(), host=host)
-    stored: list[str] = []
-    try:
-        with transaction.atomic():
-            competition = reader.call(
-                ("competition",), services.competition_create, host=host, by=by, fields=competition_fields
-            )
-            for plan in phases:
-                at: Path = ("phases", plan.index)
-                phase = reader.call(
-                    at, services.phase_create, competition=competition, by=by, fields=plan.fields, scoring=plan.scoring
+    with _Archive(bundle) as archive:
+        reader = _Reader(archive)
+        competition_fields, phases = reader.plan(slug=slug.strip(), host=host)
+        stored: list[str] = []
+        try:
+            with transaction.atomic():
+                competition = reader.call(
+                    ("competition",), services.competition_create, host=host, by=by, fields=competition_fields
                 )
-                for number, baseline in enumerate(plan.baselines):
-                    reader.call((*at, "baselines", number), services.baseline_set, phase=phase, by=by, **baseline)
-                for number, (path, name, description) in enumerate(plan.training):
-                    data_file = reader.call(
-                        (*at, "training_files", number),
-                        services.phase_training_file_add,
-                        phase=phase,
-                        by=by,
-                        upload=SimpleUploadedFile(name, files[path]),
-                        description=description,
-                    )
-                    stored.append(data_file.file.name)
-                if plan.labels:
-                    inputs = (
-                        SimpleUploadedFile(PurePosixPath(plan.inputs).name, files[plan.inputs]) if plan.inputs else None
-                    )
-                    hidden = reader.call(
-                        (*at, "hidden_data"),
-                        services.phase_hidden_data_upload,
-                        phase=phase,
-                        by=by,
-                        labels=SimpleUploadedFile(PurePosixPath(plan.labels).name, files[plan.labels]),
-                        inputs=inputs,
-                    )
-                    stored.extend(data_file.file.name for data_file in hidden)
-    except BaseException:
-        # The rows are rolled back; the files written for them must go too.
-        for name in stored:
-            DataFile.file.field.storage.delete(name)
-        raise
+                for plan in phases:
+                    _phase_import(reader, archive, plan, competition=competition, by=by, stored=stored)
+        except BaseException:
+            # The rows are rolled back; the files written for them must go too.
+            for name in stored:
+                DataFile.file.field.storage.delete(name)
+            raise
     return competition
 
 
-def _read_zip(bundle: IO[bytes]) -> dict[str, bytes]:
-    """The bundle's regular files by their normalised names; refuses what could escape or overflow:
-    absolute or `..` paths, links, too many entries, too many bytes (declared or actually inflated)."""
-    try:
-        zipped = zipfile.ZipFile(bundle)
-    except (zipfile.BadZipFile, OSError):
-        raise BundleInvalid([_("The bundle is not a zip file.")]) from None
-    with zipped:
-        infos = zipped.infolist()
-        if len(infos) > MAX_ENTRIES:
-            raise BundleInvalid([_("The bundle holds more than %(count)d files.") % {"count": MAX_ENTRIES}])
+def _phase_import(
+    reader: _Reader, archive: _Archive, plan: _PhasePlan, *, competition: Competition, by: User, stored: list[str]
+) -> None:
+    """Create one planned phase with its baselines and files, adding the names of the files it stores to
+    `stored` as it goes (so that a later refusal can remove them)."""
+    at: Path = ("phases", plan.index)
+    phase = reader.call(
+        at, services.phase_create, competition=competition, by=by, fields=plan.fields, scoring=plan.scoring
+    )
+    for number, baseline in enumerate(plan.baselines):
+        reader.call((*at, "baselines", number), services.baseline_set, phase=phase, by=by, **baseline)
+    for number, (path, name, description) in enumerate(plan.training):
+        with archive.extract(path, name=name) as upload:
+            data_file = reader.call(
+                (*at, "training_files", number),
+                services.phase_training_file_add,
+                phase=phase,
+                by=by,
+                upload=upload,
+                description=description,
+            )
+        stored.append(data_file.file.name)
+    if plan.labels:
+        labels = SimpleUploadedFile(PurePosixPath(plan.labels).name, archive.read(plan.labels))
+        inputs = SimpleUploadedFile(PurePosixPath(plan.inputs).name, archive.read(plan.inputs)) if plan.inputs else None
+        hidden = reader.call(
+            (*at, "hidden_data"), services.phase_hidden_data_upload, phase=phase, by=by, labels=labels, inputs=inputs
+        )
+        stored.extend(data_file.file.name for data_file in hidden)
+
+
+class _Archive:
+    """The bundle's zip, checked before anything is read from it: no absolute or `..` paths, no links, not
+    too many entries, not too many bytes unpacked (the declared sizes; zipfile never inflates a member
+    past its declared size, and checks its CRC)."""
+
+    def __init__(self, bundle: IO[bytes]) -> None:
+        try:
+            self.zipped = zipfile.ZipFile(bundle)
+        except (zipfile.BadZipFile, OSError):
+            raise BundleInvalid([_("The bundle is not a zip file.")]) from None
+        infos = self.zipped.infolist()
         errors: list[str] = []
+        if len(infos) > MAX_ENTRIES:
+            errors.append(_("The bundle holds more than %(count)d files.") % {"count": MAX_ENTRIES})
         for info in infos:
             name = info.filename.replace("\\", "/")
             parts = PurePosixPath(name).parts
@@ -186,36 +193,48 @@ def _read_zip(bundle: IO[bytes]) -> dict[str, bytes]:
         if sum(info.file_size for info in infos) > MAX_BUNDLE_BYTES:
             errors.append(_("The bundle unpacks to more than %(size)d MB.") % {"size": MAX_BUNDLE_BYTES // 1024**2})
         if errors:
+            self.zipped.close()
             raise BundleInvalid(errors)
-        files: dict[str, bytes] = {}
-        budget = MAX_BUNDLE_BYTES
-        for info in infos:
-            if info.is_dir():
-                continue
-            try:
-                with zipped.open(info) as member:
-                    data = member.read(budget + 1)
-            except (zipfile.BadZipFile, OSError, NotImplementedError):
-                raise BundleInvalid([_("%(name)s cannot be unpacked.") % {"name": info.filename}]) from None
-            budget -= len(data)
-            if budget < 0:
-                raise BundleInvalid(
-                    [_("The bundle unpacks to more than %(size)d MB.") % {"size": MAX_BUNDLE_BYTES // 1024**2}]
-                )
-            files[str(PurePosixPath(info.filename.replace("\\", "/")))] = data
-    if BUNDLE_FILE not in files:
-        raise BundleInvalid([_("The bundle has no %(name)s at its top.") % {"name": BUNDLE_FILE}])
-    return files
+        self.infos = {str(PurePosixPath(info.filename.replace("\\", "/"))): info for info in infos if not info.is_dir()}
+
+    def __enter__(self) -> _Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.zipped.close()
+
+    def __contains__(self, path: str) -> bool:
+        return path in self.infos
+
+    def read(self, path: str) -> bytes:
+        try:
+            return self.zipped.read(self.infos[path])
+        except (zipfile.BadZipFile, OSError, NotImplementedError):
+            raise BundleInvalid([_("%(name)s cannot be unpacked.") % {"name": path}]) from None
+
+    def extract(self, path: str, *, name: str) -> File:
+        """A member as an uploaded-file-like object over a temporary file (large data never sits in memory)."""
+        spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024**2)
+        try:
+            with self.zipped.open(self.infos[path]) as member:
+                shutil.copyfileobj(member, spooled, 1024**2)
+        except (zipfile.BadZipFile, OSError, NotImplementedError):
+            spooled.close()
+            raise BundleInvalid([_("%(name)s cannot be unpacked.") % {"name": path}]) from None
+        spooled.seek(0)
+        return File(spooled, name=name)
 
 
 class _Reader:
     """Reads competition.yaml into what the services take, collecting every problem with its line."""
 
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
+    def __init__(self, archive: _Archive) -> None:
+        self.archive = archive
+        if BUNDLE_FILE not in archive:
+            raise BundleInvalid([_("The bundle has no %(name)s at its top.") % {"name": BUNDLE_FILE}])
         self.problems: list[tuple[int, str]] = []
         try:
-            text = files[BUNDLE_FILE].decode("utf-8-sig")
+            text = archive.read(BUNDLE_FILE).decode("utf-8-sig")
             loader = yaml.SafeLoader(text)
             try:
                 node = loader.get_single_node()
@@ -444,14 +463,14 @@ class _Reader:
         role, path = "labels", plan.labels
         try:
             checked = datasets.labels_check(
-                data=self.files[path],
+                data=self.archive.read(path),
                 config=config,
                 seed=0,
                 public_fraction=plan.fields.get("public_fraction", 0.3),
             )
             if plan.inputs:
                 role, path = "inputs", plan.inputs
-                datasets.inputs_check(data=self.files[path], ids=checked.ids)
+                datasets.inputs_check(data=self.archive.read(path), ids=checked.ids)
         except datasets.DatasetInvalid as invalid:
             for problem in invalid.errors:
                 self.error((*at, role), _("in %(file)s: %(problem)s") % {"file": path, "problem": problem})
@@ -462,7 +481,7 @@ class _Reader:
             self.error(at, _("must be the path of a file in the bundle"))
             return None
         path = str(PurePosixPath(value.replace("\\", "/")))
-        if path not in self.files or path == BUNDLE_FILE:
+        if path not in self.archive or path == BUNDLE_FILE:
             self.error(at, _("names %(path)s, which is not in the bundle") % {"path": value})
             return None
         return path
