@@ -32,6 +32,7 @@ from requests_toolbelt.multipart.encoder import MultipartEncoder, MultipartEncod
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE = 0, 1, 2, 3
 DEFAULT_URL = "http://127.0.0.1:8000"
 TIMEOUT = (10, 60)  # connect, read (seconds)
+FOLLOW_RETRIES = 5  # status checks in a row that may fail to connect while following a submission
 
 
 class CliError(Exception):
@@ -169,11 +170,22 @@ def submit(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def follow(api: Api, competition: str, submission_id: int, out: TextIO, *, interval: float = 1.0) -> int:
-    """Poll the status about once every `interval` seconds and print each change until it ends."""
+    """Poll the status about once every `interval` seconds and print each change until it ends. The
+    submission is stored already, so a short network outage is waited out rather than ending the wait."""
     url = f"competitions/{competition}/submissions/{submission_id}/status/"
     last = None
+    lost = 0
     while True:
-        status = api.call("GET", url)
+        try:
+            status = api.call("GET", url)
+        except CliError as error:
+            lost += 1
+            if error.code != EXIT_UNREACHABLE or lost > FOLLOW_RETRIES:
+                raise
+            print(f"{error}; trying again ({lost}/{FOLLOW_RETRIES})", file=sys.stderr, flush=True)
+            time.sleep(interval * lost)
+            continue
+        lost = 0
         line = status_line(status)
         if line != last:
             print(line, file=out, flush=True)

@@ -27,14 +27,23 @@ PASSWORD = "correct horse battery"  # tests.factories.UserFactory's
 
 
 @pytest.fixture
-def server(start_process: Callable[..., subprocess.Popen], settings) -> str:
-    """The site, serving the test database and this test's private files."""
+def serve(start_process: Callable[..., subprocess.Popen], settings) -> Callable[[int], subprocess.Popen]:
+    """Start the site on a port, serving the test database and this test's private files."""
+
+    def start(port: int) -> subprocess.Popen:
+        files = {"PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+        process = start_process(*web_command(port), manage=False, env=files)
+        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
+        return process
+
+    return start
+
+
+@pytest.fixture
+def server(serve) -> str:
     port = free_port()
-    files = {"PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
-    start_process(*web_command(port), manage=False, env=files)
-    url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/healthz", timeout=60)
-    return url
+    serve(port)
+    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -116,6 +125,25 @@ def test_a_failed_submission_prints_the_reason_and_exits_1(cli, tmp_path, compet
     code, text = finish(process)
     assert code == 1, text
     assert "failed: predictions.csv has 3 rows; 1,797 were expected." in text
+
+
+def test_following_waits_out_a_server_restart(cli, serve, tmp_path, competition, phase, team, entrant):
+    port = free_port()
+    first = serve(port)
+    predictions = tmp_path / "predictions.csv"
+    predictions.write_text("id,prediction\n" + "".join(f"{i},{i}\n" for i in range(4)))
+    env = {"WANZHI_URL": f"http://127.0.0.1:{port}", "WANZHI_TOKEN": Token.objects.create(user=entrant).key}
+    process = cli("submit", competition.slug, str(predictions), env=env)
+    wait_for(prints(process, "received (position 1"))
+
+    first.terminate()
+    first.wait(10)
+    wait_for(prints(process, "trying again (1/5)"))
+    serve(port)
+    score(Submission.objects.get(), public=0.5)
+    code, text = finish(process)
+    assert code == 0, text
+    assert "cannot reach" in text and "scored — public: accuracy 0.5000" in text
 
 
 def test_refusals_and_network_errors_are_one_clear_line_and_a_nonzero_exit(cli, tmp_path, competition, phase, entrant):
