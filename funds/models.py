@@ -7,7 +7,9 @@ Money is CNY in Decimal with two places, never a float.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -20,12 +22,13 @@ from hub.accounts.models import Organisation
 from hub.publishing import PublishedAggregate
 
 # Up to a trillion yuan, to the fen: larger than any real figure, so "absurd" is a refusal, not an overflow.
-MONEY = {"max_digits": 14, "decimal_places": 2}
+MONEY_DIGITS = 14
+MONEY_PLACES = 2
 ZERO = Decimal("0.00")
 
 
-def money_field(verbose_name: str, **kwargs) -> models.DecimalField:
-    return models.DecimalField(verbose_name, **MONEY, **kwargs)
+def money_field(verbose_name: Any, **kwargs: Any) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
 
 
 class AppendOnly(Exception):
@@ -154,7 +157,7 @@ class Call(PublishedAggregate):
     def remaining(self) -> Decimal:
         return self.budget_envelope - self.committed
 
-    def is_open(self, now=None) -> bool:
+    def is_open(self, now: datetime.datetime | None = None) -> bool:
         """Takes new applications and submissions now: published and inside its window."""
         now = now or timezone.now()
         return self.status == self.Status.PUBLISHED and self.opens_at <= now < self.closes_at
@@ -315,12 +318,12 @@ class ApplicationEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.action}: {self.from_status} → {self.to_status}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise AppendOnly("the audit trail is append-only")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnly("the audit trail is append-only")
 
 

@@ -24,7 +24,8 @@ from django.utils.translation import gettext as _
 
 from funds.events import STEP_EVENTS, ApplicationAmended, CallPublished, ReviewAssigned, ReviewSubmitted, TranchePaid
 from funds.models import (
-    MONEY,
+    MONEY_DIGITS,
+    MONEY_PLACES,
     ZERO,
     Application,
     ApplicationEvent,
@@ -724,7 +725,7 @@ def _amount(value: Any, *, call: Call, name: str) -> Decimal:
         raise ApplicationRefused(
             _("The amount must be more than zero."), code="invalid_amount", errors={name: [_("More than zero.")]}
         )
-    ceiling = min(call.budget_envelope, Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - CENT)
+    ceiling = min(call.budget_envelope, Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES) - CENT)
     if amount > ceiling:  # before quantize(), which fails on numbers this large
         raise ApplicationRefused(
             _("%(amount)s is more than the call's whole envelope of %(envelope)s.")
