@@ -135,7 +135,7 @@ def submissions_zip(submissions: QuerySet[Submission]) -> IO[bytes]:
         for submission in submissions.select_related("team").order_by("team__name", "id").iterator(chunk_size=200):
             name = archive_name(submission.team.name, submission.pk, submission.original_name)
             try:
-                with storage.open(submission.file.name, "rb") as source, zipped.open(name, "w") as target:
+                with storage.open(str(submission.file.name), "rb") as source, zipped.open(name, "w") as target:
                     for chunk in iter(lambda: source.read(1024 * 1024), b""):
                         target.write(chunk)
             except FileNotFoundError:

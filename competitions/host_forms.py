@@ -95,8 +95,8 @@ class PhaseForm(RefusalMixin, forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("time_limit_seconds", "memory_limit_bytes", "max_upload_bytes", "daily_limit", "total_limit"):
-            self.fields[name].min_value = 1
             self.fields[name].validators.append(MinValueValidator(1))
+            self.fields[name].widget.attrs["min"] = 1
         self.fields["accepted_kinds"] = forms.MultipleChoiceField(
             label=_("Accepted submission kinds"), choices=Phase.Kind.choices, widget=forms.CheckboxSelectMultiple
         )
@@ -121,7 +121,8 @@ class PhaseForm(RefusalMixin, forms.ModelForm):
         """The services validate the phase (window, limits, scoring) and say so through add_refusal."""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         output, primary = data.get("output"), data.get("primary_metric")
         if output and primary and METRICS[primary].needs not in PROVIDES[output]:
             self.add_error("primary_metric", _("This metric cannot be computed from that kind of prediction."))

@@ -37,6 +37,7 @@ from competitions.host_forms import (
 )
 from competitions.models import SPLIT_PRIVATE, SPLIT_PUBLIC, AuditEntry, Competition, DataFile, Phase, Submission
 from competitions.services import COMPETITION_FIELDS, Refused
+from competitions.views import _signed_in
 
 PAGE_SIZE = 25
 ACTIONS = ("hide", "show", "disqualify")
@@ -89,7 +90,7 @@ def competition_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             competition = services.competition_create(
-                host=form.cleaned_data["host"], by=request.user, fields=form.service_fields()
+                host=form.cleaned_data["host"], by=_signed_in(request), fields=form.service_fields()
             )
         except Refused as refusal:
             form.add_refusal(refusal)
@@ -111,7 +112,7 @@ def competition_edit(request: HttpRequest, slug: str) -> HttpResponse:
             form = CompetitionForm(request.POST, instance=competition)
             if form.is_valid():
                 competition = services.competition_update(
-                    competition=competition, by=request.user, fields=form.service_fields()
+                    competition=competition, by=_signed_in(request), fields=form.service_fields()
                 )
                 messages.success(request, _("Saved."))
                 return redirect("competitions_host:edit", slug=competition.slug)
@@ -119,14 +120,14 @@ def competition_edit(request: HttpRequest, slug: str) -> HttpResponse:
             # Bound to the saved values, so that what publishing needs shows at the fields concerned.
             form = CompetitionForm(model_to_dict(competition, fields=COMPETITION_FIELDS), instance=competition)
             form.is_valid()
-            services.competition_publish(competition=competition, by=request.user)
+            services.competition_publish(competition=competition, by=_signed_in(request))
             messages.success(request, _("Published: entrants can now see the competition."))
             return redirect("competitions_host:edit", slug=slug)
         elif action == "status":
             status_form = StatusForm(request.POST, competition=competition)
             if status_form.is_valid():
                 services.competition_set_status(
-                    competition=competition, by=request.user, status=status_form.cleaned_data["status"]
+                    competition=competition, by=_signed_in(request), status=status_form.cleaned_data["status"]
                 )
                 messages.success(request, _("The status is changed."))
                 return redirect("competitions_host:edit", slug=slug)
@@ -160,7 +161,7 @@ def phase_create(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             phase = services.phase_create(
-                competition=competition, by=request.user, fields=form.service_fields(), scoring=form.scoring()
+                competition=competition, by=_signed_in(request), fields=form.service_fields(), scoring=form.scoring()
             )
         except Refused as refusal:
             form.add_refusal(refusal)
@@ -188,29 +189,29 @@ def phase_edit(request: HttpRequest, slug: str, phase_id: int) -> HttpResponse:
         "baseline_form": BaselineForm(post if action == "baseline" else None),
     }
     bound = {"settings": "form", "hidden": "hidden_form", "training": "training_form", "baseline": "baseline_form"}
-    form = forms.get(bound.get(action or ""))
+    form = forms[bound[action]] if action in bound else None
     if form is not None and form.is_valid():
         data = form.cleaned_data
         try:
             if action == "settings":
                 services.phase_update(
-                    phase=phase, by=request.user, fields=form.service_fields(), scoring=form.scoring()
+                    phase=phase, by=_signed_in(request), fields=form.service_fields(), scoring=form.scoring()
                 )
                 done = _("The phase is saved.")
             elif action == "hidden":
                 services.phase_hidden_data_upload(
-                    phase=phase, by=request.user, labels=data["labels"], inputs=data.get("inputs")
+                    phase=phase, by=_signed_in(request), labels=data["labels"], inputs=data.get("inputs")
                 )
                 done = _("The hidden test data is replaced.")
             elif action == "training":
                 services.phase_training_file_add(
-                    phase=phase, by=request.user, upload=data["file"], description=data["description"]
+                    phase=phase, by=_signed_in(request), upload=data["file"], description=data["description"]
                 )
                 done = _("The file is added.")
             else:
                 services.baseline_set(
                     phase=phase,
-                    by=request.user,
+                    by=_signed_in(request),
                     name=data["name"],
                     name_en=data["name_en"],
                     description=data["description"],
@@ -246,7 +247,7 @@ def phase_close(request: HttpRequest, slug: str, phase_id: int) -> HttpResponse:
     form = ClosePhaseForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            services.phase_close(phase=phase, by=request.user)
+            services.phase_close(phase=phase, by=_signed_in(request))
         except Refused as refusal:
             form.add_refusal(refusal)
         else:
@@ -289,10 +290,12 @@ def submission_action(request: HttpRequest, slug: str, phase_id: int, pk: int, a
         reason = form.cleaned_data["reason"]
         try:
             if action == "disqualify":
-                services.submission_disqualify(submission=submission, by=request.user, reason=reason)
+                services.submission_disqualify(submission=submission, by=_signed_in(request), reason=reason)
                 done = _("Team %(team)s is disqualified.") % {"team": submission.team.name}
             else:
-                services.submission_hide(submission=submission, by=request.user, reason=reason, hidden=action == "hide")
+                services.submission_hide(
+                    submission=submission, by=_signed_in(request), reason=reason, hidden=action == "hide"
+                )
                 done = _("Submission #%(id)d is hidden.") if action == "hide" else _("Submission #%(id)d is shown.")
                 done = done % {"id": submission.pk}
         except Refused as refusal:
@@ -400,7 +403,7 @@ def bundle_import(request: HttpRequest) -> HttpResponse:
             competition = bundle.bundle_import(
                 bundle=form.cleaned_data["bundle"],
                 host=form.cleaned_data["host"],
-                by=request.user,
+                by=_signed_in(request),
                 slug=form.cleaned_data["slug"],
             )
         except bundle.BundleInvalid as invalid:
