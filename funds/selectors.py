@@ -156,12 +156,19 @@ def application_view(*, user: Any, application: Application) -> ApplicationView:
     )
 
 
+# Trail lines about the review's own running (who was taken off it, and why): for managers only.
+INTERNAL_ACTIONS = ("unassign",)
+
+
 def application_trail(*, user: Any, application: Application) -> QuerySet[ApplicationEvent]:
-    """The audit trail, oldest first, for the applicant side and the fund's managers (not reviewers)."""
+    """The audit trail, oldest first: all of it for the fund's managers; for the applicant side all but
+    the internal lines; for nobody else (reviewers included)."""
     actors = actors_of(user=user, application=application)
-    if not actors & (APPLICANTS | {Actor.MANAGER}):
-        raise NotVisible("trail")
-    return application.trail.order_by("at", "id")
+    if Actor.MANAGER in actors:
+        return application.trail.order_by("at", "id")
+    if actors & APPLICANTS:
+        return application.trail.exclude(action__in=INTERNAL_ACTIONS).order_by("at", "id")
+    raise NotVisible("trail")
 
 
 def counted_reviews(*, application: Application) -> QuerySet[Review]:

@@ -400,16 +400,17 @@ class AssignmentResult:
 def review_assign_automatically(*, call: Call, by: User) -> AssignmentResult:
     """Give every application of the call in review its `reviewers_per_application` reviewers from the
     pool: never a conflicted one; where an application has topics, only reviewers whose expertise shares
-    one; among those, the least loaded in this call first (ties by pool order). Runs are serialised per
-    call (a lock on the call), and applications are served oldest first."""
+    one; among those, the least loaded in this call first (ties by pool order). Applications are served
+    oldest first; runs are serialised by the locks on the applications, then on the call (the services'
+    lock order)."""
     if not is_manager(user=by, fund=call.fund):
         raise NotPermitted(_("Only the fund's managers may assign reviewers."))
     result = AssignmentResult()
     with transaction.atomic():
-        call = Call.objects.select_for_update().get(pk=call.pk)
         applications = list(
             Application.objects.select_for_update().filter(call=call, status=S.IN_REVIEW).order_by("submitted_at", "id")
         )
+        call = Call.objects.select_for_update().get(pk=call.pk)
         pool = list(PoolReviewer.objects.filter(call=call).order_by("id"))
         conflicted = conflicted_reviewers(applications=applications)
         active = ReviewAssignment.objects.filter(application__call=call, revoked_at__isnull=True)
@@ -710,7 +711,7 @@ def _trail(
     return entry.at
 
 
-def _amount(value: Any, *, call: Call, name: str) -> Decimal:
+def _amount(value: Any, *, call: Call, name: str, refusal: type[Refused] = ApplicationRefused) -> Decimal:
     """A money amount in CNY: a number above zero, to the fen, and no larger than the call's whole
     envelope (anything more is a typo, not a request)."""
     try:
@@ -718,23 +719,23 @@ def _amount(value: Any, *, call: Call, name: str) -> Decimal:
     except (InvalidOperation, ValueError):
         amount = None
     if amount is None or not amount.is_finite():
-        raise ApplicationRefused(
+        raise refusal(
             _("Enter an amount in yuan, e.g. 500000.00."), code="invalid_amount", errors={name: [_("Not a number.")]}
         )
     if amount <= 0:
-        raise ApplicationRefused(
+        raise refusal(
             _("The amount must be more than zero."), code="invalid_amount", errors={name: [_("More than zero.")]}
         )
     ceiling = min(call.budget_envelope, Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES) - CENT)
     if amount > ceiling:  # before quantize(), which fails on numbers this large
-        raise ApplicationRefused(
+        raise refusal(
             _("%(amount)s is more than the call's whole envelope of %(envelope)s.")
             % {"amount": amount, "envelope": call.budget_envelope},
             code="invalid_amount",
             errors={name: [_("At most %(envelope)s.") % {"envelope": call.budget_envelope}]},
         )
     if amount != amount.quantize(CENT):
-        raise ApplicationRefused(
+        raise refusal(
             _("Amounts are in yuan to the fen (two decimal places)."),
             code="invalid_amount",
             errors={name: [_("At most two decimal places.")]},
@@ -867,7 +868,7 @@ def _replan(application: Application, tranches: Sequence[Mapping[str, Any]]) -> 
     for spec in tranches:
         position += 1
         try:
-            amount = _amount(spec["amount"], call=application.call, name="tranches")
+            amount = _amount(spec["amount"], call=application.call, name="tranches", refusal=DisbursementRefused)
             milestone = " ".join(str(spec["milestone"]).split())
             due = spec["due"]
         except KeyError as missing:

@@ -214,6 +214,10 @@ def test_a_revoked_assignment_s_review_no_longer_counts(call, manager, reviewers
     assert selectors.score_summary(application=application).count == 1
     assert selectors.score_summary(application=application).mean == Decimal("100.00")
     assert application.trail.filter(action="unassign").get().reason == "评审意见明显敷衍"
+    # The managers' trail has it; the applicant's does not.
+    assert [e.action for e in selectors.application_trail(user=manager, application=application)] == ["unassign"]
+    applicant = application.created_by
+    assert not selectors.application_trail(user=applicant, application=application).exists()
 
 
 def test_the_review_closes_only_when_every_assigned_reviewer_has_reviewed(call, manager, reviewers):

@@ -188,6 +188,11 @@ def test_the_tranche_plan_must_add_up_before_the_agreement(call, startup, applic
             tranches=[{"milestone": "原型", "amount": "100000", "due": "2027-01-01"}],
         )
     assert refused.value.code == "plan_mismatch"
+    with pytest.raises(services.DisbursementRefused) as refused:
+        services.tranches_plan(
+            application=application, by=manager, tranches=[{"milestone": "原型", "amount": "-5", "due": "2027-01-01"}]
+        )
+    assert refused.value.code == "invalid_amount" and "tranches" in refused.value.errors
     assert not Tranche.objects.exists()
     with pytest.raises(services.DisbursementRefused):
         services.application_sign_agreement(application=application, by=manager)
