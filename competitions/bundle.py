@@ -40,6 +40,8 @@ FORMAT = 1
 MAX_BUNDLE_BYTES = 1024**3  # all files unpacked together
 MAX_ENTRIES = 2000
 MAX_ERRORS = 50
+MAX_YAML_BYTES = 1024**2
+MAX_PHASES = 20
 
 Path = tuple[str | int, ...]
 
@@ -233,11 +235,18 @@ class _Reader:
         if BUNDLE_FILE not in archive:
             raise BundleInvalid([_("The bundle has no %(name)s at its top.") % {"name": BUNDLE_FILE}])
         self.problems: list[tuple[int, str]] = []
+        if archive.infos[BUNDLE_FILE].file_size > MAX_YAML_BYTES:
+            raise BundleInvalid(
+                [_("%(name)s is larger than %(size)d KB.") % {"name": BUNDLE_FILE, "size": MAX_YAML_BYTES // 1024}]
+            )
+        self.lines: dict[Path, int] = {}
         try:
             text = archive.read(BUNDLE_FILE).decode("utf-8-sig")
             loader = yaml.SafeLoader(text)
             try:
                 node = loader.get_single_node()
+                if node is not None:
+                    self._map(node, (), seen=set())  # before constructing: it refuses aliases
                 self.data = loader.construct_document(node) if node is not None else None
             finally:
                 loader.dispose()
@@ -248,19 +257,24 @@ class _Reader:
             where = _("%(name)s line %(line)d") % {"name": BUNDLE_FILE, "line": mark.line + 1} if mark else BUNDLE_FILE
             problem = getattr(error, "problem", None) or str(error)
             raise BundleInvalid([f"{where}: {problem}"]) from None
-        self.lines: dict[Path, int] = {}
-        if node is not None:
-            self._map(node, ())
 
-    def _map(self, node: yaml.Node, path: Path) -> None:
+    def _map(self, node: yaml.Node, path: Path, *, seen: set[int], used_at: int = 1) -> None:
+        """Note the line of every path. An alias (a node met twice) is refused where it is used: a bundle
+        needs none, and nested aliases could make a small file expand into an enormous document."""
+        if id(node) in seen:
+            raise BundleInvalid(
+                [_("%(name)s line %(line)d: aliases are not supported.") % {"name": BUNDLE_FILE, "line": used_at}]
+            )
+        seen.add(id(node))
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                self._map(value, (*path, str(key.value)))
-                self.lines[(*path, str(key.value))] = key.start_mark.line + 1
+                line = key.start_mark.line + 1
+                self._map(value, (*path, str(key.value)), seen=seen, used_at=line)
+                self.lines[(*path, str(key.value))] = line
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
-                self._map(item, (*path, index))
+                self._map(item, (*path, index), seen=seen, used_at=self.lines[path])
 
     # -- reporting
     def error(self, path: Path, message: str) -> None:
@@ -309,6 +323,8 @@ class _Reader:
         phases: list[_PhasePlan] = []
         if not isinstance(raw_phases, list):
             self.error(("phases",), _("must be a list"))
+        elif len(raw_phases) > MAX_PHASES:
+            self.error(("phases",), _("may list at most %(count)d phases") % {"count": MAX_PHASES})
         else:
             phases = [plan for index, raw in enumerate(raw_phases) if (plan := self._phase(index, raw))]
         if self.problems:

@@ -205,6 +205,10 @@ def test_not_a_zip_and_broken_yaml_are_plain_errors(host, competition):
     with pytest.raises(BundleInvalid) as refused:
         bundle_import(bundle=broken, host=competition.host, by=host)
     assert refused.value.errors[0].startswith("competition.yaml line 3: ")
+    laughs = "a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n"  # aliases could expand without end
+    with pytest.raises(BundleInvalid) as refused:
+        bundle_import(bundle=make_zip({"competition.yaml": laughs}), host=competition.host, by=host)
+    assert refused.value.errors == ["competition.yaml line 2: aliases are not supported."]
     with pytest.raises(BundleInvalid) as refused:
         bundle_import(bundle=make_zip({"other.yaml": ""}), host=competition.host, by=host)
     assert refused.value.errors == ["The bundle has no competition.yaml at its top."]
