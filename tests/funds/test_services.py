@@ -280,3 +280,14 @@ def test_milestone_reports_come_from_the_applicants_after_the_agreement(granted,
     with pytest.raises(services.NotPermitted):
         services.milestone_report_submit(tranche=tranche, by=colleague, text="完成")
     assert not tranche.reports.exists()
+
+
+# --- admin -------------------------------------------------------------------------------------------
+def test_the_admin_shows_funds_read_only(client, granted):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    for path in ("/django-admin/funds/application/", f"/django-admin/funds/application/{granted.pk}/change/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert granted.title in response.content.decode()
+    assert client.get("/django-admin/funds/fund/add/").status_code == 403
