@@ -141,12 +141,17 @@ def test_host_refusal_reads_as_a_403_with_the_reason(host, competition, submissi
 
 def test_anyone_reads_a_public_leaderboard_and_only_hosts_a_drafts(people, competition, phase, submission):
     draft = CompetitionFactory(draft=True, host=competition.host, slug="draft-board")
-    PhaseFactory(competition=draft)
+    draft_phase = PhaseFactory(competition=draft)
     for who, user in people.items():
         client = client_for(user)
         board = client.get(f"{BASE}{competition.slug}/leaderboard/")
         assert board.status_code == 200 and board.json()["count"] == 1, who
-        assert client.get(f"{BASE}{draft.slug}/leaderboard/").status_code == (200 if who == "host" else 404), who
+        assert client.get(f"{BASE}{competition.slug}/leaderboard/?phase={phase.pk}").json()["count"] == 1, who
+        expected = 200 if who == "host" else 404
+        assert client.get(f"{BASE}{draft.slug}/leaderboard/").status_code == expected, who
+        assert client.get(f"{BASE}{draft.slug}/leaderboard/?phase={draft_phase.pk}").status_code == expected, who
+        # A phase of another competition is no phase of this one, whoever asks.
+        assert client.get(f"{BASE}{competition.slug}/leaderboard/?phase={draft_phase.pk}").status_code == 400, who
 
 
 def test_forming_and_joining_teams_needs_a_signed_in_entrant(people, competition, team):
