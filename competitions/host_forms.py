@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MinValueValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from competitions.forms import RefusalMixin
@@ -97,6 +98,10 @@ class PhaseForm(RefusalMixin, forms.ModelForm):
         for name in ("time_limit_seconds", "memory_limit_bytes", "max_upload_bytes", "daily_limit", "total_limit"):
             self.fields[name].validators.append(MinValueValidator(1))
             self.fields[name].widget.attrs["min"] = 1
+        for name in ("starts_at", "ends_at"):
+            self.fields[name].help_text = _("In the site's time zone (%(zone)s).") % {
+                "zone": timezone.get_current_timezone_name()
+            }
         self.fields["accepted_kinds"] = forms.MultipleChoiceField(
             label=_("Accepted submission kinds"), choices=Phase.Kind.choices, widget=forms.CheckboxSelectMultiple
         )
