@@ -283,7 +283,7 @@ class _Reader:
         text = _("%(file)s line %(line)d: %(path)s %(message)s") % {
             "file": BUNDLE_FILE,
             "line": line,
-            "path": _dotted(path),
+            "path": _dotted(path) or _("the document"),
             "message": message,
         }
         self.problems.append((line, text))

@@ -89,7 +89,8 @@ class CompetitionUpdated(CompetitionSnapshot):
 @event_type("competitions.submission.received.v1")
 @dataclass(frozen=True)
 class SubmissionReceived(Event):
-    """A submission was accepted and stored: everything the scorer needs to run and score it.
+    """A submission was accepted and stored, or a host sent it to be scored again (the next `scoring_round`):
+    everything the scorer needs to run and score it.
 
     `file` is the submission's name in private storage. The hidden inputs and labels are not named: the
     scorer finds them by `phase_id`, so an event leaked anywhere cannot point at them.
@@ -108,6 +109,7 @@ class SubmissionReceived(Event):
     memory_limit_bytes: int
     scoring_config: dict[str, Any]
     created_at: str
+    scoring_round: int
 
     @classmethod
     def of(cls, submission: Submission) -> Self:
@@ -126,6 +128,7 @@ class SubmissionReceived(Event):
             memory_limit_bytes=phase.memory_limit_bytes,
             scoring_config=phase.scoring_config,
             created_at=submission.created_at.isoformat(),
+            scoring_round=submission.scoring_round,
         )
 
 

@@ -388,6 +388,10 @@ class Submission(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.RECEIVED)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     job_id = models.CharField(max_length=64, blank=True)
+    # A host's rescore starts the next round: the scorer makes a new job, and events of the earlier
+    # rounds' jobs (retired) change nothing any more.
+    scoring_round = models.PositiveSmallIntegerField(_("scoring round"), default=1)
+    retired_job_ids = ArrayField(models.CharField(max_length=64), default=list, blank=True)
     failure_code = models.CharField(max_length=60, blank=True)
     failure_reason = models.TextField(_("why it failed"), blank=True)
     platform_failure = models.BooleanField(_("failed through the platform's fault"), default=False)
@@ -509,6 +513,7 @@ class AuditEntry(models.Model):
         PHASE_CLOSED = "phase_closed", _("Phase closed")
         SCORING_CHANGED = "scoring_changed", _("Scoring configuration changed")
         HIDDEN_DATA_REPLACED = "hidden_data_replaced", _("Hidden test data replaced")
+        SUBMISSION_RESCORED = "submission_rescored", _("Submission sent to be scored again")
 
     competition = models.ForeignKey(Competition, on_delete=models.CASCADE, related_name="audit_entries")
     actor = models.ForeignKey(

@@ -28,11 +28,12 @@ def queue_for(resources: str) -> str:
 
 def job_create(*, received: dict[str, Any]) -> ScoringJob:
     """Record the scoring job of a received submission (its event's data), publish JobQueued, and send the
-    Celery task once the transaction commits. A submission has one job: a second event for it returns the
-    existing job and sends nothing."""
+    Celery task once the transaction commits. A submission has one job per scoring round: a second event
+    for the same round returns the existing job and sends nothing."""
     with transaction.atomic():
         job, created = ScoringJob.objects.get_or_create(
             submission_id=received["submission_id"],
+            scoring_round=received.get("scoring_round", 1),
             defaults={
                 "phase_id": received["phase_id"],
                 "queue": queue_for(received["resources"]),
@@ -40,7 +41,10 @@ def job_create(*, received: dict[str, Any]) -> ScoringJob:
             },
         )
         if not created:
-            log.info("submission already has a scoring job", extra={"submission_id": job.submission_id})
+            log.info(
+                "submission already has a scoring job in this round",
+                extra={"submission_id": job.submission_id, "scoring_round": job.scoring_round},
+            )
             return job
         job_announce_queued(job)
         job_send(job)

@@ -12,9 +12,11 @@ from services.scorer.events import QUEUE_CPU, QUEUE_GPU
 
 
 class ScoringJob(models.Model):
-    """The scoring of one submission. Status: queued → running → finished or failed; a job whose worker was
-    lost goes back from running to queued (attempts counts the starts). `payload` is the received event's
-    data: everything a worker needs, the hidden data excepted (found by `phase_id`).
+    """The scoring of one submission in one round (a host's rescore starts the next round).
+
+    Status: queued → running → finished or failed; a job whose worker was lost goes back from running to
+    queued (attempts counts the starts). `payload` is the received event's data: everything a worker needs,
+    the hidden data excepted (found by `phase_id`).
 
     `heartbeat_at` is refreshed by the worker running it; `deadline_at` (start + time limit + grace) is when
     it must have ended. The watchdog acts on both, so no job stays running.
@@ -31,7 +33,8 @@ class ScoringJob(models.Model):
         GPU = QUEUE_GPU, QUEUE_GPU
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    submission_id = models.BigIntegerField(unique=True)  # competitions' id: another context, so no foreign key
+    submission_id = models.BigIntegerField()  # competitions' id: another context, so no foreign key
+    scoring_round = models.PositiveSmallIntegerField(default=1)  # one more each time the host rescores
     phase_id = models.BigIntegerField()
     queue = models.CharField(max_length=20, choices=Queue.choices)
     payload = models.JSONField()
@@ -47,6 +50,7 @@ class ScoringJob(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["submission_id", "scoring_round"], name="scoringjob_once_per_round"),
             models.CheckConstraint(
                 condition=Q(status__in=["queued", "running", "finished", "failed"]), name="scoringjob_status_known"
             ),

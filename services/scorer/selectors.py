@@ -42,7 +42,12 @@ class QueuePosition:
 
 def queue_position(*, submission_id: int) -> QueuePosition | None:
     """The submission's place on its queue, or None if it has no scoring job (yet). At most five small queries."""
-    job = ScoringJob.objects.filter(submission_id=submission_id).only("id", "status", "queue", "queued_at").first()
+    job = (
+        ScoringJob.objects.filter(submission_id=submission_id)
+        .order_by("-scoring_round")  # the current round's job
+        .only("id", "status", "queue", "queued_at")
+        .first()
+    )
     if job is None:
         return None
     now = timezone.now()

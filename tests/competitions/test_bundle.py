@@ -205,6 +205,11 @@ def test_not_a_zip_and_broken_yaml_are_plain_errors(host, competition):
     with pytest.raises(BundleInvalid) as refused:
         bundle_import(bundle=broken, host=competition.host, by=host)
     assert refused.value.errors[0].startswith("competition.yaml line 3: ")
+    with pytest.raises(BundleInvalid) as refused:
+        bundle_import(bundle=make_zip({"competition.yaml": "- a list\n"}), host=competition.host, by=host)
+    assert refused.value.errors == [
+        "competition.yaml line 1: the document must be a mapping with competition and phases"
+    ]
     laughs = "a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n"  # aliases could expand without end
     with pytest.raises(BundleInvalid) as refused:
         bundle_import(bundle=make_zip({"competition.yaml": laughs}), host=competition.host, by=host)

@@ -92,11 +92,12 @@ def test_refused_hidden_data_leaves_the_earlier_set_in_place(phase, host):
     with pytest.raises(DataRefused) as refused:
         phase_hidden_data_upload(phase=phase, by=host, labels=upload("id,label\n1,1\n1,2\n"))
     assert "Line 3" in refused.value.errors["labels"][0]
+    good = "id,label,split\n1,1,public\n2,2,private\n"
     with pytest.raises(DataRefused) as refused:
-        phase_hidden_data_upload(phase=phase, by=host, labels=upload("id,label\n1,1\n2,2\n"), inputs=npz(["1", "9"]))
+        phase_hidden_data_upload(phase=phase, by=host, labels=upload(good), inputs=npz(["1", "9"]))
     assert "inputs" in refused.value.errors
     with pytest.raises(DataRefused) as refused:
-        phase_hidden_data_upload(phase=phase, by=host, labels=upload("id,label\n1,1\n2,2\n"))
+        phase_hidden_data_upload(phase=phase, by=host, labels=upload(good))
     assert refused.value.code == "inputs_missing"  # the phase takes ONNX models, which need inputs
     assert hidden_data_for(phase_id=phase.pk).labels.read_bytes() == before
     assert not AuditEntry.objects.exists()

@@ -41,9 +41,11 @@ def apply(event) -> str:
 def test_a_queued_job_moves_a_received_submission_to_queued_and_nothing_else(phase, team):
     submission = SubmissionFactory(phase=phase, team=team)
     before = Submission.objects.values().get(pk=submission.pk)
-    assert apply(queued(submission)) == "applied"
+    event = queued(submission)
+    assert apply(event) == "applied"
     after = Submission.objects.values().get(pk=submission.pk)
     assert after.pop("status") == "queued" and before.pop("status") == "received"
+    assert after.pop("job_id") == event.job_id and before.pop("job_id") == ""  # what a rescore would retire
     assert after == before
 
 

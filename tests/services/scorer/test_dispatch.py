@@ -107,6 +107,7 @@ def received(storage: Path, *, kind: str, content: bytes, suffix: str, **fields:
         "memory_limit_bytes": 1536 * 1024 * 1024,
         "scoring_config": SCORING,
         "created_at": timezone.now().isoformat(),
+        "scoring_round": 1,
         **fields,
     }
     return SubmissionReceived(**data).to_data()  # checks the fields are the event's
