@@ -5,7 +5,8 @@ Who is who, for one application: the applicant started it (a member of the appli
 co-applicants are members it added, a manager manages the call's fund (listed among the fund's managers,
 or a fund manager or administrator of its managing organisation), a reviewer holds an active assignment
 and no conflict. A conflict is recorded against the application or its organisation, or is plain: the
-reviewer belongs to the applicant organisation or is named on the application.
+reviewer belongs to the applicant organisation or is named on the application. Conflicts bind managers
+too: a conflicted manager does not manage that application.
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ def conflicted_reviewers(*, applications: Iterable[Application]) -> dict[int, se
     return conflicted
 
 
-def is_conflicted(*, reviewer: Any, application: Application) -> bool:
-    return reviewer.pk in conflicted_reviewers(applications=[application])[application.pk]
+def is_conflicted(*, user: Any, application: Application) -> bool:
+    return user.pk in conflicted_reviewers(applications=[application])[application.pk]
 
 
 def active_assignment(*, user: Any, application: Application) -> ReviewAssignment | None:
@@ -89,7 +90,9 @@ def active_assignment(*, user: Any, application: Application) -> ReviewAssignmen
 
 
 def actors_of(*, user: Any, application: Application) -> frozenset[Actor]:
-    """The parts `user` plays for `application` (funds.workflow.Actor); empty for anyone else."""
+    """The parts `user` plays for `application` (funds.workflow.Actor); empty for anyone else. A conflict
+    keeps a user out of the manager's part as much as the reviewer's: nobody screens, decides on or pays
+    their own organisation's application."""
     if not user.is_authenticated:
         return frozenset()
     actors: set[Actor] = set()
@@ -97,11 +100,11 @@ def actors_of(*, user: Any, application: Application) -> frozenset[Actor]:
         actors.add(Actor.APPLICANT)
     if application.co_applicants.filter(pk=user.pk).exists():
         actors.add(Actor.CO_APPLICANT)
+    if is_conflicted(user=user, application=application):
+        return frozenset(actors)
     if is_manager(user=user, fund=application.call.fund):
         actors.add(Actor.MANAGER)
-    if active_assignment(user=user, application=application) and not is_conflicted(
-        reviewer=user, application=application
-    ):
+    if active_assignment(user=user, application=application):
         actors.add(Actor.REVIEWER)
     return frozenset(actors)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +37,7 @@ from funds.models import (
     PoolReviewer,
     Review,
     ReviewAssignment,
+    RubricCriterion,
     Tranche,
 )
 from funds.selectors import (
@@ -54,6 +55,19 @@ from hub.events.publish import publish
 S = Application.Status
 CENT = Decimal("0.01")
 APPLICATION_FIELDS = ("title", "requested_amount", "answers", "tags")
+CALL_FIELDS = (
+    "title",
+    "title_en",
+    "description",
+    "description_en",
+    "opens_at",
+    "closes_at",
+    "eligible_kinds",
+    "eligible_regions",
+    "budget_envelope",
+    "blind_review",
+    "reviewers_per_application",
+)
 
 
 class NotPermitted(PermissionDenied):
@@ -99,25 +113,113 @@ class DisbursementRefused(Refused):
 
 
 # --- calls -----------------------------------------------------------------------------------------
-def call_publish(*, call: Call, by: User) -> Call:
-    """Announce a draft call (version 1), by a manager of its fund."""
+def call_create(*, fund: Fund, by: User, fields: Mapping[str, Any]) -> Call:
+    """Start a draft call of `fund`, by one of its managers; `fields` are any of CALL_FIELDS (title,
+    window and envelope needed). The envelope may not exceed the fund's total budget."""
+    if not is_manager(user=by, fund=fund):
+        raise NotPermitted(_("Only the managers of a fund may create its calls."))
+    with transaction.atomic():
+        call = Call(fund=fund, created_by=by, status=Call.Status.DRAFT)
+        _set_call_fields(call, fields)
+        call.save()
+    return call
+
+
+def call_update(*, call: Call, by: User, fields: Mapping[str, Any]) -> Call:
+    """Change a draft call, by a manager of its fund (a published call's terms stay as announced)."""
+    with transaction.atomic():
+        call = _lock_draft_call(call, by=by)
+        _set_call_fields(call, fields)
+        call.save()
+    return call
+
+
+def call_set_rubric(*, call: Call, by: User, criteria: Sequence[Mapping[str, Any]]) -> list[RubricCriterion]:
+    """Replace a draft call's rubric with `criteria`, each {title, title_en?, weight, max_score}, in order."""
+    with transaction.atomic():
+        call = _lock_draft_call(call, by=by)
+        call.criteria.all().delete()
+        made = []
+        for position, spec in enumerate(criteria, start=1):
+            criterion = RubricCriterion(
+                call=call,
+                position=position,
+                title=" ".join(str(spec.get("title", "")).split()),
+                title_en=str(spec.get("title_en", "")).strip(),
+                weight=spec.get("weight"),
+                max_score=spec.get("max_score", 10),
+            )
+            _validate(criterion, CallRefused, exclude=["call"], prefix=f"criteria.{position}")
+            criterion.save()
+            made.append(criterion)
+    return made
+
+
+def call_set_pool(*, call: Call, by: User, reviewers: Mapping[User, Iterable[str]]) -> list[PoolReviewer]:
+    """Make `reviewers` (each with their expertise tags) the call's reviewer pool, by a manager of its
+    fund, at any time; assignments already made stay."""
     with transaction.atomic():
         call = Call.objects.select_related("fund").select_for_update(of=("self",)).get(pk=call.pk)
         if not is_manager(user=by, fund=call.fund):
-            raise NotPermitted(_("Only the managers of a fund may publish its calls."))
-        if call.status != Call.Status.DRAFT:
-            raise CallRefused(_("This call has already been published."), code="already_published")
+            raise NotPermitted(_("Only the managers of a fund may choose its reviewers."))
+        call.pool.exclude(reviewer__in=list(reviewers)).delete()
+        for reviewer, expertise in reviewers.items():
+            PoolReviewer.objects.update_or_create(
+                call=call, reviewer=reviewer, defaults={"expertise": _tags(expertise)}
+            )
+    return list(call.pool.order_by("id"))
+
+
+def call_publish(*, call: Call, by: User) -> Call:
+    """Announce a draft call (version 1), by a manager of its fund; it needs a rubric."""
+    with transaction.atomic():
+        call = _lock_draft_call(call, by=by)
         if call.budget_envelope > call.fund.total_budget:
             raise CallRefused(
                 _("The call's envelope is larger than its fund's total budget."),
                 code="envelope_too_large",
                 errors={"budget_envelope": [_("At most %(total)s.") % {"total": call.fund.total_budget}]},
             )
+        if not call.criteria.exists():
+            raise CallRefused(_("Give the call a rubric before publishing it."), code="rubric_missing")
         call.status = Call.Status.PUBLISHED
         call.published_at = timezone.now()
         call.save()
         publish(CallPublished.of(call), key=call.pk)
     return call
+
+
+def _lock_draft_call(call: Call, *, by: User) -> Call:
+    call = Call.objects.select_related("fund").select_for_update(of=("self",)).get(pk=call.pk)
+    if not is_manager(user=by, fund=call.fund):
+        raise NotPermitted(_("Only the managers of a fund may change its calls."))
+    if call.status != Call.Status.DRAFT:
+        raise CallRefused(_("This call has already been published."), code="already_published")
+    return call
+
+
+def _set_call_fields(call: Call, fields: Mapping[str, Any]) -> None:
+    unknown = set(fields) - set(CALL_FIELDS)
+    if unknown:
+        raise TypeError(f"not fields a manager may set: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(call, name, value.strip() if isinstance(value, str) else value)
+    _validate(call, CallRefused, exclude=["fund", "created_by"])
+    if call.budget_envelope > call.fund.total_budget:
+        raise CallRefused(
+            _("The call's envelope is larger than its fund's total budget."),
+            code="envelope_too_large",
+            errors={"budget_envelope": [_("At most %(total)s.") % {"total": call.fund.total_budget}]},
+        )
+
+
+def _validate(instance: Any, refusal: type[Refused], *, exclude: list[str], prefix: str = "") -> None:
+    """The model's own field and constraint checks, as a refusal naming the fields."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        errors = {f"{prefix}.{name}" if prefix else name: messages for name, messages in exc.message_dict.items()}
+        raise refusal(_("Please correct the marked fields."), code="invalid", errors=errors) from None
 
 
 # --- applications: drafts ------------------------------------------------------------------------
@@ -807,8 +909,11 @@ def _conflict_add(
     if (application is None) == (organisation is None):
         raise TypeError("a conflict is with one application or one organisation")
     with transaction.atomic():
+        # Assignments being made now wait for these locks, then see the conflict.
         if application is not None:
-            application = _lock(application)  # an assignment being made now waits, then sees the conflict
+            application = _lock(application)
+        else:
+            list(Application.objects.select_for_update().filter(organisation=organisation).order_by("id"))
         conflict, _created = Conflict.objects.get_or_create(
             reviewer=reviewer,
             application=application,

@@ -237,3 +237,16 @@ def test_an_organisation_conflict_needs_a_fund_manager_to_record_it(call, review
     with pytest.raises(services.NotPermitted):
         services.conflict_record(by=UserFactory(), reviewer=reviewers[0], organisation=startup, reason="x")
     assert not Conflict.objects.exists()
+
+
+def test_a_manager_with_a_conflict_does_not_manage_that_application(call, manager, startup, applicant):
+    MembershipFactory(user=manager, organisation=startup)  # the manager also works at the applicant
+    application = draft(call, startup, applicant)
+    services.application_submit(application=application, by=applicant)
+    with pytest.raises(services.NotPermitted):
+        services.application_screen(application=application, by=manager)
+    with pytest.raises(selectors.NotVisible):
+        selectors.application_trail(user=manager, application=application)
+    colleague = UserFactory()
+    call.fund.managers.add(colleague)
+    assert services.application_screen(application=application, by=colleague).status == S.SCREENING

@@ -21,26 +21,75 @@ S = Application.Status
 
 
 # --- calls ---------------------------------------------------------------------------------------
-def test_a_manager_publishes_a_draft_call_once(fund, manager, other_manager):
-    call = CallFactory(fund=fund, draft=True, eligible_kinds=["startup"], eligible_regions=["合肥市"])
+CALL = {
+    "title": " 2027年度大模型应用项目征集 ",
+    "opens_at": timezone.now() - datetime.timedelta(hours=1),
+    "closes_at": timezone.now() + datetime.timedelta(days=60),
+    "budget_envelope": Decimal("3000000"),
+    "eligible_kinds": ["startup"],
+    "eligible_regions": ["合肥市"],
+}
+
+
+def test_a_manager_sets_up_and_publishes_a_call_once(fund, manager, other_manager, reviewers):
+    with pytest.raises(services.NotPermitted):
+        services.call_create(fund=fund, by=other_manager, fields=CALL)
+    call = services.call_create(fund=fund, by=manager, fields=CALL)
+    assert (call.status, call.title, call.created_by) == (Call.Status.DRAFT, "2027年度大模型应用项目征集", manager)
+    with pytest.raises(services.CallRefused) as refused:
+        services.call_publish(call=call, by=manager)
+    assert refused.value.code == "rubric_missing"
+    services.call_set_rubric(
+        call=call,
+        by=manager,
+        criteria=[{"title": "创新性", "weight": "2", "max_score": 10}, {"title": "可行性", "weight": "1"}],
+    )
+    services.call_set_pool(call=call, by=manager, reviewers={reviewers[0]: ["大模型", " 大模型 "], reviewers[1]: []})
+    assert [(p.reviewer, p.expertise) for p in call.pool.order_by("id")] == [
+        (reviewers[0], ["大模型"]),
+        (reviewers[1], []),
+    ]
     with pytest.raises(services.NotPermitted):
         services.call_publish(call=call, by=other_manager)
     call = services.call_publish(call=call, by=manager)
     assert call.status == Call.Status.PUBLISHED and call.published_at
     [event] = published("funds.call.published.v1")
-    assert (event["call_id"], event["version"], event["budget_envelope"]) == (call.pk, 1, "5000000.00")
+    assert (event["call_id"], event["version"], event["budget_envelope"]) == (call.pk, 1, "3000000.00")
     assert event["eligible_regions"] == ["合肥市"]
     with pytest.raises(services.CallRefused) as refused:
         services.call_publish(call=call, by=manager)
     assert refused.value.code == "already_published"
+    with pytest.raises(services.CallRefused):  # its terms stay as announced
+        services.call_update(call=call, by=manager, fields={"budget_envelope": Decimal("9000000")})
 
 
-def test_a_call_larger_than_its_fund_is_not_published(fund, manager):
-    call = CallFactory(fund=fund, draft=True, budget_envelope=fund.total_budget + 1)
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"budget_envelope": Decimal("10000000.01")}, "budget_envelope"),  # more than the fund
+        ({"budget_envelope": Decimal("-1")}, "__all__"),
+        ({"closes_at": timezone.now() - datetime.timedelta(days=1)}, "__all__"),  # closes before it opens
+        ({"title": ""}, "title"),
+        ({"eligible_kinds": ["pirates"]}, "eligible_kinds"),
+        ({"reviewers_per_application": 0}, "__all__"),
+    ],
+)
+def test_a_bad_call_is_refused_naming_the_field(fund, manager, change, field):
     with pytest.raises(services.CallRefused) as refused:
-        services.call_publish(call=call, by=manager)
-    assert "budget_envelope" in refused.value.errors
-    assert not published("funds.call.published.v1")
+        services.call_create(fund=fund, by=manager, fields={**CALL, **change})
+    assert field in refused.value.errors, refused.value.errors
+    assert not Call.objects.exists()
+
+
+def test_a_bad_rubric_is_refused_whole(fund, manager):
+    call = services.call_create(fund=fund, by=manager, fields=CALL)
+    services.call_set_rubric(call=call, by=manager, criteria=[{"title": "创新性", "weight": "1"}])
+    with pytest.raises(services.CallRefused) as refused:
+        services.call_set_rubric(
+            call=call, by=manager, criteria=[{"title": "创新性", "weight": "1"}, {"title": "", "weight": "0"}]
+        )
+    assert set(refused.value.errors) >= {"criteria.2.title"}
+    assert [c.title for c in call.criteria.all()] == ["创新性"]  # the old rubric stands
 
 
 # --- applications ------------------------------------------------------------------------------
