@@ -746,6 +746,9 @@ def submission_record_job_event(
             # Not ours to retry: a submission exists before its job does, so it will never appear.
             log.warning("job event for an unknown submission", extra={"submission_id": event.submission_id})
             return None
+        if event.job_id in submission.retired_job_ids:
+            log.info("job event of an earlier scoring round", extra={"submission_id": submission.pk})
+            return submission
         if submission.is_final:
             log.info(
                 "job event after the submission ended",
@@ -753,11 +756,11 @@ def submission_record_job_event(
             )
             return submission
         now = timezone.now()
+        submission.job_id = event.job_id  # known from the first event on: a rescore retires it
         if isinstance(event, JobQueued):
             _advance(submission, SubmissionStatus.QUEUED)
         elif isinstance(event, JobStarted):
             _advance(submission, SubmissionStatus.RUNNING)
-            submission.job_id = event.job_id
             submission.started_at = submission.started_at or now
         elif isinstance(event, JobProgress):
             _advance(submission, SubmissionStatus.RUNNING)
@@ -832,6 +835,71 @@ def submission_select_final(*, submission: Submission, by: User, selected: bool 
         submission.save(update_fields=["selected_for_final"])
         _leaderboard_refresh(phase=phase, team=submission.team)
     return submission
+
+
+def submission_rescore(*, submission: Submission, by: User, reason: str) -> Submission:
+    """Send a scored or failed submission to be scored again (after the host fixed the hidden data or the
+    scoring): it starts the next scoring round as received, leaves the leaderboards until its new score
+    arrives, and its earlier job's events are ignored from now on. Takes no quota; written to the audit log.
+    A final selection is dropped (only scored submissions can be selected)."""
+    with transaction.atomic():
+        competition = _lock_competition(submission.phase.competition, by=by)
+        phase = Phase.objects.select_for_update(of=("self",)).get(pk=submission.phase_id)
+        submission = _lock_submission(submission)
+        _rescore(submission, phase=phase, competition=competition, by=by, reason=reason)
+    return submission
+
+
+def phase_rescore(*, phase: Phase, by: User, reason: str) -> int:
+    """Rescore every scored or failed submission of an open phase (see submission_rescore); returns how many."""
+    with transaction.atomic():
+        competition = _lock_competition(phase.competition, by=by)
+        phase = Phase.objects.select_for_update(of=("self",)).get(pk=phase.pk)
+        rescored = 0
+        done = (SubmissionStatus.SCORED, SubmissionStatus.FAILED)
+        for submission_id in phase.submissions.filter(status__in=done).order_by("id").values_list("id", flat=True):
+            submission = _lock_submission(submission_id=submission_id)
+            _rescore(submission, phase=phase, competition=competition, by=by, reason=reason)
+            rescored += 1
+    return rescored
+
+
+def _rescore(submission: Submission, *, phase: Phase, competition: Competition, by: User, reason: str) -> None:
+    if not reason.strip():
+        raise SubmissionRefused(
+            _("Say why it is rescored."), code="reason_missing", errors={"reason": [_("Required.")]}
+        )
+    if phase.is_closed:
+        raise SubmissionRefused(_("A closed phase's ranking is final."), code="phase_closed")
+    if submission.status not in (SubmissionStatus.SCORED, SubmissionStatus.FAILED):
+        raise SubmissionRefused(_("Only a scored or failed submission can be scored again."), code="not_rescorable")
+    was = {"status": submission.status, "scores": submission.scores, "failure_code": submission.failure_code}
+    if submission.job_id:
+        submission.retired_job_ids = [*submission.retired_job_ids, submission.job_id]
+    submission.scoring_round += 1
+    submission.status = SubmissionStatus.RECEIVED
+    submission.job_id = ""
+    submission.progress = 0
+    submission.scores, submission.public_score, submission.private_score, submission.primary_ci = {}, None, None, None
+    submission.failure_code = submission.failure_reason = submission.log_tail = ""
+    submission.platform_failure = False
+    submission.compute, submission.reproducibility = {}, {}
+    submission.started_at = submission.finished_at = None
+    submission.selected_for_final = False
+    submission.save()
+    AuditEntry.objects.create(
+        competition=competition,
+        actor=by,
+        action=AuditEntry.Action.SUBMISSION_RESCORED,
+        phase=phase,
+        team=submission.team,
+        submission=submission,
+        reason=reason.strip(),
+        details={"round": submission.scoring_round, "before": was},
+    )
+    publish(SubmissionReceived.of(submission), key=submission.pk)
+    submission_changed(submission)
+    _leaderboard_refresh(phase=phase, team=submission.team)
 
 
 def submission_hide(*, submission: Submission, by: User, reason: str, hidden: bool = True) -> Submission:
