@@ -112,7 +112,12 @@ class CompetitionAPIView(GenericAPIView):
             return _refusal(_("Please correct the marked fields."), "invalid", status.HTTP_400_BAD_REQUEST, exc.detail)
         if isinstance(exc, Http404):
             return _refusal(_("Not found."), "not_found", status.HTTP_404_NOT_FOUND)
-        return super().handle_exception(exc)
+        response = super().handle_exception(exc)
+        if isinstance(exc, exceptions.APIException) and isinstance(exc.detail, str):
+            # DRF's own refusals (not signed in, throttled, wrong method...) in the same shape.
+            code = getattr(exc.detail, "code", None) or exc.default_code
+            response.data = {"detail": str(exc.detail), "code": code, "errors": {}}
+        return response
 
 
 # --- competitions and phases ---------------------------------------------------------------------

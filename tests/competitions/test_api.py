@@ -258,8 +258,9 @@ def test_someone_outside_every_team_cannot_submit(competition, phase):
 
 
 def test_anonymous_uploads_are_refused(competition, phase):
-    status, _body = upload(client_for(None), competition.slug, predictions(), kind="predictions")
-    assert status == 401
+    status, body = upload(client_for(None), competition.slug, predictions(), kind="predictions")
+    assert (status, body["code"]) == (401, "not_authenticated")
+    assert body["detail"] == "Authentication credentials were not provided."
     assert nothing_stored()
 
 
