@@ -146,7 +146,7 @@ def call_set_rubric(*, call: Call, by: User, criteria: Sequence[Mapping[str, Any
                 position=position,
                 title=" ".join(str(spec.get("title", "")).split()),
                 title_en=str(spec.get("title_en", "")).strip(),
-                weight=spec.get("weight"),
+                weight=spec.get("weight", ""),
                 max_score=spec.get("max_score", 10),
             )
             _validate(criterion, CallRefused, exclude=["call"], prefix=f"criteria.{position}")
