@@ -87,8 +87,7 @@ def bundle_export(*, competition: Competition, include_hidden: bool) -> IO[bytes
                 else:
                     continue
                 with data_file.file.open("rb") as source, zipped.open(path, "w") as target:
-                    for chunk in iter(lambda: source.read(1024 * 1024), b""):
-                        target.write(chunk)
+                    shutil.copyfileobj(source, target, 1024**2)
             if hidden:
                 entry["hidden_data"] = hidden
             document["phases"].append(entry)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -136,8 +137,7 @@ def submissions_zip(submissions: QuerySet[Submission]) -> IO[bytes]:
             name = archive_name(submission.team.name, submission.pk, submission.original_name)
             try:
                 with storage.open(str(submission.file.name), "rb") as source, zipped.open(name, "w") as target:
-                    for chunk in iter(lambda: source.read(1024 * 1024), b""):
-                        target.write(chunk)
+                    shutil.copyfileobj(source, target, 1024**2)
             except FileNotFoundError:
                 missing.append(name)
         if missing:

@@ -381,10 +381,16 @@ def analytics(request: HttpRequest, slug: str, phase_id: int) -> HttpResponse:
 
 # --- bundles -----------------------------------------------------------------------------------------
 @login_required
-def bundle_export(request: HttpRequest, slug: str) -> FileResponse:
+def bundle_export(request: HttpRequest, slug: str) -> HttpResponse:
     """The competition as a bundle, hidden data included: the hosts' own data, for their eyes."""
     competition = _hosted(request, slug)
-    archive = bundle.bundle_export(competition=competition, include_hidden=True)
+    try:
+        archive = bundle.bundle_export(competition=competition, include_hidden=True)
+    except FileNotFoundError:
+        messages.error(
+            request, _("A data file of this competition is missing from storage; the bundle cannot be made.")
+        )
+        return redirect("competitions_host:edit", slug=slug)
     response = FileResponse(archive, as_attachment=True, filename=f"{competition.slug}-bundle.zip")
     response["Cache-Control"] = "private, no-store"
     return response
