@@ -12,26 +12,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from competitions.models import Competition, Phase, Submission, Team
-from competitions.services import KIND_EXTENSIONS, Refused
-
-
-class RefusalMixin:
-    """Shows a service's refusal on the form: field errors where it names the form's fields, else at the top.
-
-    The same contract as hub.scenarios.forms.RefusalMixin; contexts may not import each other, so a
-    shared home in the kernel would let both call one.
-    """
-
-    def add_refusal(self, refusal: Refused) -> None:
-        form: forms.BaseForm = self  # type: ignore[assignment]
-        placed = False
-        for field, messages in refusal.errors.items():
-            target = field if field in form.fields else None
-            for message in messages:
-                form.add_error(target, message)
-            placed = placed or target is not None
-        if not placed:
-            form.add_error(None, refusal.message)
+from competitions.services import KIND_EXTENSIONS
+from hub.forms import RefusalMixin
 
 
 class CompetitionFilterForm(forms.Form):

@@ -14,33 +14,18 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from hub.accounts.models import Organisation
+from hub.forms import RefusalMixin
 from hub.scenarios.models import MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, Proposal, Scenario
 from hub.scenarios.services import (
     MAX_ATTACHMENTS,
     PROPOSAL_FIELDS,
     SCENARIO_FIELDS,
     AttachmentRefused,
-    Refused,
     attachment_check,
 )
 from hub.sectors import SECTORS
 
 ANY: list[tuple[str, Any]] = [("", _("Any"))]
-
-
-class RefusalMixin:
-    """Shows a service's refusal on the form: field errors where it names fields, else at the top."""
-
-    def add_refusal(self, refusal: Refused) -> None:
-        form: forms.BaseForm = self  # type: ignore[assignment]
-        placed = False
-        for field, messages in refusal.errors.items():
-            target = field if field in form.fields else None
-            for message in messages:
-                form.add_error(target, message)
-            placed = placed or target is not None
-        if not placed or not refusal.errors:
-            form.add_error(None, refusal.message)
 
 
 class ScenarioFilterForm(forms.Form):
