@@ -88,4 +88,5 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
     form_version = 1
     answers = factory.LazyFunction(lambda: {"summary": "面向制造业的视觉质检。"})
     requested_amount = Decimal("500000.00")
+    status = Application.Status.DRAFT
     submitted_at = factory.LazyAttribute(lambda a: None if a.status == Application.Status.DRAFT else timezone.now())

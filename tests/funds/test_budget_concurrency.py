@@ -1,5 +1,6 @@
-"""Budgets under racing writers: parallel approvals on one call, and on two calls of one fund, commit
-exactly what fits; the figures stay consistent with the applications."""
+"""Racing writers: parallel approvals on one call, and on two calls of one fund, commit exactly what
+fits, and the figures stay consistent with the applications; a double submit and a double payment each
+happen once."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from django.db import connection
 from django.db.models import Sum
 
 from funds import services
-from funds.models import Application, Call, Fund
+from funds.models import Application, Call, Fund, MilestoneReport, Payment, Tranche
 from tests.factories import MembershipFactory, UserFactory
 from tests.funds.factories import ApplicationFactory, CallFactory, FundFactory
+from tests.funds.support import published
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -132,3 +134,36 @@ def test_members_of_the_managing_organisation_with_the_fund_manager_role_manage_
     [application] = pending(call, 1, "100000")
     services.application_approve(application=application, by=manager, amount="100000", reason="通过")
     assert Fund.objects.get(pk=fund.pk).committed == Decimal("100000.00")
+
+
+def test_a_double_submit_racing_itself_submits_once():
+    applicant = UserFactory()
+    call = CallFactory()
+    application = ApplicationFactory(call=call, created_by=applicant)
+    results = race(2, lambda i: services.application_submit(application=application, by=applicant))
+    assert sorted(type(r).__name__ for r in results) == ["Application", "ApplicationRefused"], results
+    assert [r.code for r in results if isinstance(r, services.ApplicationRefused)] == ["already_submitted"]
+    assert list(application.trail.values_list("action", flat=True)) == ["submit"]
+    assert len(published("funds.application.submitted.v1")) == 1
+
+
+def test_one_tranche_paid_twice_at_once_is_paid_once():
+    manager = UserFactory()
+    call = CallFactory(fund=FundFactory(managers=[manager]))
+    amount = Decimal("200000.00")
+    application = ApplicationFactory(call=call, status=S.AGREEMENT, approved_amount=amount, locked=True)
+    for holder in (call, call.fund):
+        holder.committed = amount
+        holder.save()
+    tranche = Tranche.objects.create(
+        application=application, position=1, milestone="全部", amount=amount, due="2027-06-30"
+    )
+    MilestoneReport.objects.create(
+        tranche=tranche, text="完成", submitted_by=application.created_by, status=MilestoneReport.Status.ACCEPTED
+    )
+    results = race(2, lambda i: services.tranche_pay(tranche=tranche, by=manager, reference=f"HF-{i}"))
+    assert sorted(type(r).__name__ for r in results) == ["DisbursementRefused", "Payment"], results
+    call.refresh_from_db()
+    assert call.disbursed == Fund.objects.get(pk=call.fund_id).disbursed == amount
+    assert Payment.objects.filter(tranche=tranche).count() == 1
+    assert len(published("funds.tranche.paid.v1")) == 1

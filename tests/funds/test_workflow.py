@@ -72,6 +72,12 @@ def test_the_whole_road_from_draft_to_closed(call, startup, applicant, manager, 
         "accept_report", "pay", "close",
     ]  # fmt: skip
     assert ("approve", S.DECISION_PENDING, S.APPROVED) in steps
+    approval = application.trail.get(action="approve")
+    assert (approval.actor, approval.reason, approval.details) == (
+        manager,
+        "评审通过",
+        {"approved_amount": "400000.00"},
+    )
     types = funds_event_types()
     assert types[0] == "funds.application.submitted.v1"
     assert types.count("funds.review.assigned.v1") == 2 and types.count("funds.tranche.paid.v1") == 2
