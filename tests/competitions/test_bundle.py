@@ -18,6 +18,7 @@ from competitions import bundle
 from competitions.bundle import BundleInvalid, bundle_export, bundle_import
 from competitions.models import Baseline, Competition, DataFile, Phase
 from competitions.services import COMPETITION_FIELDS, PHASE_FIELDS, baseline_set, phase_training_file_add
+from tests.factories import OrganisationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -241,3 +242,23 @@ def test_the_export_page_gives_the_bundle_with_the_hidden_data(client, host, com
     response = client.get(f"/en/host/competitions/{competition.slug}/bundle.zip")
     zipped = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert zipped.read("data/phase-1/hidden/labels.csv") == phase.data_files.get(role="hidden_labels").file.read()
+
+
+def test_an_export_with_a_data_file_missing_from_storage_says_so(client, host, competition, phase):
+    labels = phase.data_files.get(role="hidden_labels")
+    labels.file.storage.delete(labels.file.name)
+    client.force_login(host)
+    response = client.get(f"/en/host/competitions/{competition.slug}/bundle.zip", follow=True)
+    assert response.redirect_chain[-1][0] == f"/en/host/competitions/{competition.slug}/"
+    assert "missing from storage" in response.content.decode()
+
+
+def test_a_bundle_is_imported_only_for_an_organisation_the_user_hosts_for(client, host, competition):
+    archive = bundle_export(competition=competition, include_hidden=False).read()
+    client.force_login(host)
+    response = client.post(
+        "/en/host/competitions/import/",
+        {"bundle": SimpleUploadedFile("b.zip", archive), "host": OrganisationFactory().pk, "slug": "elsewhere"},
+    )
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert not Competition.objects.filter(slug="elsewhere").exists()
