@@ -171,10 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\nWanzhi is ready in {time.monotonic() - started:.1f}s\n"
             f"  site            {base}/   (English: {base}/en/)\n"
+            f"  competitions    {base}/competitions/   (digits demo: {base}/competitions/digits/)\n"
             f"  search          {base}/search/   scenario calls {base}/scenarios/\n"
             f"  Django admin    {base}/django-admin/\n"
             f"  Wagtail admin   {base}/cms/\n"
             f"  API schema      {base}/api/schema/   search API {base}/api/v1/search/\n"
+            f"  CLI             .venv/bin/wanzhi login --url {base}   then: wanzhi submit digits FILE\n"
             f"  dev mailbox     {base}/dev/mail/\n"
             f"  readiness       {base}/readyz\n"
             f"  scoring         1 CPU worker, {len(gpus)} GPU worker(s)\n"
