@@ -174,12 +174,7 @@ def call_publish(*, call: Call, by: User) -> Call:
     """Announce a draft call (version 1), by a manager of its fund; it needs a rubric."""
     with transaction.atomic():
         call = _lock_draft_call(call, by=by)
-        if call.budget_envelope > call.fund.total_budget:
-            raise CallRefused(
-                _("The call's envelope is larger than its fund's total budget."),
-                code="envelope_too_large",
-                errors={"budget_envelope": [_("At most %(total)s.") % {"total": call.fund.total_budget}]},
-            )
+        _check_envelope(call)  # the fund's budget may have shrunk since the draft was saved
         if not call.criteria.exists():
             raise CallRefused(_("Give the call a rubric before publishing it."), code="rubric_missing")
         call.status = Call.Status.PUBLISHED
@@ -205,6 +200,10 @@ def _set_call_fields(call: Call, fields: Mapping[str, Any]) -> None:
     for name, value in fields.items():
         setattr(call, name, value.strip() if isinstance(value, str) else value)
     _validate(call, CallRefused, exclude=["fund", "created_by"])
+    _check_envelope(call)
+
+
+def _check_envelope(call: Call) -> None:
     if call.budget_envelope > call.fund.total_budget:
         raise CallRefused(
             _("The call's envelope is larger than its fund's total budget."),
@@ -247,7 +246,7 @@ def application_create(
             created_by=by,
             title=_title(title),
             requested_amount=amount,
-            answers=dict(answers or {}),
+            answers=_answers(answers or {}),
             tags=_tags(tags),
             form_version=call.form_version,
         )
@@ -282,7 +281,7 @@ def application_update(
                 fields["requested_amount"], call=application.call, name="requested_amount"
             )
         if "answers" in fields:
-            application.answers = dict(fields["answers"])
+            application.answers = _answers(fields["answers"])
             application.form_version = application.call.form_version
         if "tags" in fields:
             application.tags = _tags(fields["tags"])
@@ -297,12 +296,6 @@ def application_submit(*, application: Application, by: User) -> Application:
     """Submit a draft while its call is open (the applicant or a co-applicant); a second submit is refused."""
 
     def effect(locked: Application) -> None:
-        if not locked.call.is_open():
-            raise ApplicationRefused(
-                _("The call closed on %(date)s; applications can no longer be submitted.")
-                % {"date": timezone.localtime(locked.call.closes_at).strftime("%Y-%m-%d %H:%M")},
-                code="call_closed",
-            )
         _check_eligible(locked.call, locked.organisation)
         locked.submitted_at = timezone.now()
 
@@ -846,8 +839,15 @@ def _amount(value: Any, *, call: Call, name: str, refusal: type[Refused] = Appli
 
 
 def _check_eligible(call: Call, organisation: Organisation) -> None:
+    """The call takes applications now, and from this organisation's kind and region."""
     if not call.is_open():
-        raise ApplicationRefused(_("This call is not open for applications."), code="call_closed")
+        if call.status == Call.Status.PUBLISHED and timezone.now() >= call.closes_at:
+            raise ApplicationRefused(
+                _("The call closed on %(date)s; applications can no longer be submitted.")
+                % {"date": timezone.localtime(call.closes_at).strftime("%Y-%m-%d %H:%M")},
+                code="call_closed",
+            )
+        raise ApplicationRefused(_("This call is not open for applications yet."), code="call_not_open")
     if call.eligible_kinds and organisation.kind not in call.eligible_kinds:
         raise ApplicationRefused(
             _("This call is not open to organisations of the kind “%(kind)s”.")
@@ -884,6 +884,17 @@ def _title(value: str) -> str:
             errors={"title": [_("1 to 200 characters.")]},
         )
     return title
+
+
+def _answers(value: Any) -> dict[str, Any]:
+    """Answers are an object of question → answer (the form builder will check them against the form)."""
+    if not isinstance(value, Mapping):
+        raise ApplicationRefused(
+            _("The answers could not be read; please fill in the form again."),
+            code="invalid",
+            errors={"answers": [_("Not a set of answers.")]},
+        )
+    return dict(value)
 
 
 def _tags(values: Iterable[str]) -> list[str]:

@@ -152,12 +152,26 @@ def test_ineligible_organisations_cannot_apply(fund, startup, applicant, kinds, 
     assert refused.value.code == "not_eligible"
 
 
+def test_a_call_not_yet_open_takes_no_applications(fund, startup, applicant):
+    call = CallFactory(fund=fund, opens_at=timezone.now() + datetime.timedelta(days=1))
+    with pytest.raises(services.ApplicationRefused) as refused:
+        draft(call, startup, applicant)
+    assert refused.value.code == "call_not_open"
+
+
+def test_answers_that_are_not_a_set_of_answers_are_refused(call, startup, applicant):
+    with pytest.raises(services.ApplicationRefused) as refused:
+        draft(call, startup, applicant, answers=["tampered"])
+    assert "answers" in refused.value.errors
+    assert not Application.objects.exists()
+
+
 def test_submitting_after_the_call_closed_is_refused(call, startup, applicant):
     application = draft(call, startup, applicant)
     Call.objects.filter(pk=call.pk).update(closes_at=timezone.now() - datetime.timedelta(minutes=1))
     with pytest.raises(services.ApplicationRefused) as refused:
         services.application_submit(application=application, by=applicant)
-    assert refused.value.code == "call_closed"
+    assert refused.value.code == "call_closed" and "closed on" in refused.value.message
     application.refresh_from_db()
     assert (application.status, application.submitted_at) == (S.DRAFT, None)
 
