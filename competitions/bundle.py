@@ -91,9 +91,21 @@ def bundle_export(*, competition: Competition, include_hidden: bool) -> IO[bytes
             if hidden:
                 entry["hidden_data"] = hidden
             document["phases"].append(entry)
-        zipped.writestr(BUNDLE_FILE, yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100))
+        text = yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+        zipped.writestr(BUNDLE_FILE, text)
     archive.seek(0)
     return archive
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML with texts of several lines as literal blocks, so that descriptions and rules read as written."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _text)
 
 
 def _plain(value: Any) -> Any:

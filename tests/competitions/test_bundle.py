@@ -105,9 +105,14 @@ def test_export_then_import_gives_an_equal_competition(host, competition, phase,
     assert {f.role for f in twin.data_files.all()} == {"training", "hidden_inputs", "hidden_labels"}
 
 
-def test_an_export_without_hidden_data_lists_none(competition, phase):
+def test_an_export_without_hidden_data_lists_none_and_keeps_texts_readable(competition, phase):
+    Competition.objects.filter(pk=competition.pk).update(rules="第一条：每队每天两次。\n第二条：禁止共享标签。\n")
+    competition.refresh_from_db()
     zipped = zipfile.ZipFile(bundle_export(competition=competition, include_hidden=False))
-    document = yaml.safe_load(zipped.read("competition.yaml"))
+    text = zipped.read("competition.yaml").decode()
+    assert "  rules: |\n    第一条：每队每天两次。\n    第二条：禁止共享标签。\n" in text
+    document = yaml.safe_load(text)
+    assert document["competition"]["rules"] == competition.rules
     assert "hidden_data" not in document["phases"][0]
     assert not any("hidden" in name for name in zipped.namelist())
 
