@@ -6,7 +6,9 @@ import datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from competitions.models import AuditEntry, Baseline, Competition, DataFile, Phase, Submission
@@ -363,3 +365,18 @@ def test_an_admin_of_the_organisation_is_a_host_too(client, competition):
     admin = MembershipFactory(organisation=competition.host, role=Role.ADMIN).user
     assert login(client, admin).get(f"{BASE}{competition.slug}/").status_code == 200
     assert login(client, UserFactory()).get(BASE + "new/").status_code == 403
+
+
+def test_the_submissions_page_reads_a_fixed_number_of_queries_whatever_the_rows(
+    client, host, phase, django_assert_max_num_queries
+):
+    url = f"{BASE}{phase.competition.slug}/phases/{phase.pk}/submissions/"
+    login(client, host)
+    for _ in range(3):
+        SubmissionFactory(phase=phase, team=TeamFactory(competition=phase.competition))
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for _ in range(20):
+        SubmissionFactory(phase=phase, team=TeamFactory(competition=phase.competition))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert "23 submissions" in html(client.get(url))
