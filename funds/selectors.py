@@ -51,9 +51,10 @@ def is_member(*, user: Any, organisation_id: int) -> bool:
 
 
 def conflicted_reviewers(*, applications: Iterable[Application]) -> dict[int, set[int]]:
-    """For each application, the ids of the users who may never review or read it: recorded conflicts
-    (with it or its organisation), members of its organisation, and the people named on it. Three
-    queries whatever the number of applications."""
+    """For each application, the ids of the users with a conflict of interest, who may never review or
+    manage it: recorded conflicts (with it or its organisation), members of its organisation, and the
+    people named on it (who still read it as applicants). Three queries whatever the number of
+    applications."""
     applications = list(applications)
     by_org: dict[int, list[int]] = defaultdict(list)
     conflicted: dict[int, set[int]] = {}
