@@ -87,3 +87,9 @@ def test_signed_in_callers_are_throttled_by_account(settings):
     other_client = APIClient()
     other_client.force_authenticate(other)
     assert other_client.get("/api/v1/competitions/").status_code == 200
+
+
+def test_anonymous_callers_count_against_the_address_only(settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "user": "1/minute"}}
+    client = APIClient(REMOTE_ADDR=f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.8")
+    assert [client.get("/api/v1/competitions/").status_code for _ in range(3)] == [200, 200, 200]
