@@ -16,12 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from statistics import fmean, pstdev
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Avg, Count, Q, QuerySet, StdDev
 
-from funds.models import Application, ApplicationEvent, Conflict, Fund, Review, ReviewAssignment
+from funds.models import Application, ApplicationEvent, Call, Conflict, Fund, Review, ReviewAssignment
 from funds.workflow import APPLICANTS, Actor
 from hub.accounts.models import Membership, Role
 
@@ -208,11 +207,49 @@ class ScoreSummary:
 
 
 def score_summary(*, application: Application) -> ScoreSummary:
-    """Mean and spread of the weighted totals of the reviews that count."""
-    totals = [float(total) for total in counted_reviews(application=application).values_list("total", flat=True)]
-    if not totals:
-        return ScoreSummary(count=0, mean=None, spread=None)
+    """Mean and spread of the weighted totals of the reviews that count (as application_queue computes
+    them for a whole call)."""
+    figures = counted_reviews(application=application).aggregate(
+        count=Count("id"), mean=Avg("total"), spread=StdDev("total")
+    )
     cent = Decimal("0.01")
     return ScoreSummary(
-        count=len(totals), mean=Decimal(fmean(totals)).quantize(cent), spread=Decimal(pstdev(totals)).quantize(cent)
+        count=figures["count"],
+        mean=None if figures["mean"] is None else Decimal(figures["mean"]).quantize(cent),
+        spread=None if figures["spread"] is None else Decimal(figures["spread"]).quantize(cent),
     )
+
+
+def applications_of(*, user: Any) -> QuerySet[Application]:
+    """The applications a user started or is a co-applicant on, newest first (their own list)."""
+    if not user.is_authenticated:
+        return Application.objects.none()
+    return (
+        Application.objects.filter(Q(created_by=user) | Q(co_applicants=user))
+        .distinct()
+        .select_related("call")
+        .order_by("-created_at", "-id")
+    )
+
+
+def application_queue(*, user: Any, call: Call, status: str | None = None) -> QuerySet[Application]:
+    """A call's applications for its managers, oldest submission first (drafts are the applicants' own),
+    each annotated in the one query with `reviewers` (active assignments), `reviews` (that count), and
+    `score_mean` and `score_spread` (population standard deviation) of their totals; NotVisible for
+    anyone else."""
+    if not is_manager(user=user, fund=call.fund):
+        raise NotVisible("queue")
+    counted = Q(assignments__revoked_at__isnull=True)
+    queue = (
+        Application.objects.filter(call=call)
+        .exclude(status=Application.Status.DRAFT)
+        .select_related("organisation")
+        .annotate(
+            reviewers=Count("assignments", filter=counted, distinct=True),
+            reviews=Count("assignments__review", filter=counted, distinct=True),
+            score_mean=Avg("assignments__review__total", filter=counted),
+            score_spread=StdDev("assignments__review__total", filter=counted),
+        )
+        .order_by("submitted_at", "id")
+    )
+    return queue.filter(status=status) if status else queue

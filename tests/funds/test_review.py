@@ -250,3 +250,33 @@ def test_a_manager_with_a_conflict_does_not_manage_that_application(call, manage
     colleague = UserFactory()
     call.fund.managers.add(colleague)
     assert services.application_screen(application=application, by=colleague).status == S.SCREENING
+
+
+def test_the_managers_queue_summarises_reviews_in_one_query(
+    call, manager, reviewers, other_manager, applicant, django_assert_num_queries
+):
+    first, second = reviewing(call, 2)
+    ApplicationFactory(call=call)  # a draft: the applicant's own, not in the queue
+    for application, values in ((first, (10, 0)), (second, (6, 6))):
+        for reviewer, value in zip(reviewers[:2], values, strict=True):
+            assignment = services.review_assign(application=application, reviewer=reviewer, by=manager)
+            services.review_submit(assignment=assignment, by=reviewer, scores=full_scores(call, value))
+    services.review_unassign(assignment=second.assignments.first(), by=manager, reason="换人")
+
+    with django_assert_num_queries(2):  # the manager check and the queue itself
+        rows = list(selectors.application_queue(user=manager, call=call))
+    assert [row.pk for row in rows] == [first.pk, second.pk]
+    assert [(row.reviewers, row.reviews) for row in rows] == [(2, 2), (1, 1)]
+    assert rows[0].score_mean == Decimal("50") and rows[0].score_spread == Decimal("50")
+    assert rows[1].score_spread == 0
+    assert [row.pk for row in selectors.application_queue(user=manager, call=call, status=S.DECISION_PENDING)] == []
+    for outsider in (other_manager, applicant, reviewers[0]):
+        with pytest.raises(selectors.NotVisible):
+            selectors.application_queue(user=outsider, call=call)
+
+
+def test_an_applicant_lists_what_they_started_or_joined(call, startup, applicant, co_applicant):
+    mine = draft(call, startup, applicant, co_applicants=[co_applicant])
+    ApplicationFactory(call=call)
+    assert list(selectors.applications_of(user=applicant)) == [mine]
+    assert list(selectors.applications_of(user=co_applicant)) == [mine]
