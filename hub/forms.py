@@ -11,8 +11,11 @@ from django import forms
 class Refusal(Protocol):
     """A service's named refusal (each context has its own family): a message, and errors by field name."""
 
-    message: str
-    errors: Mapping[str, Sequence[str]]
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def errors(self) -> Mapping[str, Sequence[str]]: ...
 
 
 class RefusalMixin:
