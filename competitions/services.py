@@ -382,7 +382,7 @@ def phase_hidden_data_upload(
             data_file.delete()
         storage = DataFile.file.field.storage
         for data_file in old:
-            storage.delete(data_file.file.name)  # a fixed name per role: the new file takes its place
+            storage.delete(str(data_file.file.name))  # a fixed name per role: the new file takes its place
         stored = [
             _data_file_save(phase=phase, role=role, name=name, content=content, by=by) for role, name, content in files
         ]
