@@ -195,8 +195,8 @@ def end_to_end(rounds: int) -> dict[str, float]:
             subprocess.run(
                 [sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, check=True, capture_output=True
             )
-        wanted = ("service-relay", "service-scorer", "service-competitions", "scorer-cpu")
-        commands = background_commands(data_dir)
+        wanted = ("service-relay", "service-scorer", "service-competitions", "score-cpu")
+        commands = background_commands(data_dir, gpus=[])
         with (data_dir / "services.log").open("wb") as log:
             for name in wanted:
                 processes.append(subprocess.Popen(commands[name], cwd=ROOT, env=env, stdout=log, stderr=log))
