@@ -132,6 +132,58 @@ class SubmissionReceived(Event):
         )
 
 
+@dataclass(frozen=True)
+class SubmissionOutcome(Event):
+    """How a submission ended, for its team's members (`recipients`): the notifier tells each of them."""
+
+    submission_id: int
+    competition_id: int
+    competition_title: str
+    team_name: str
+    url: str
+    recipients: list[int]
+
+    @staticmethod
+    def fields_of(submission: Submission) -> dict[str, Any]:
+        competition = submission.phase.competition
+        return {
+            "submission_id": submission.pk,
+            "competition_id": competition.pk,
+            "competition_title": competition.title,
+            "team_name": submission.team.name,
+            "url": f"{competition.get_absolute_url()}submissions/{submission.pk}/",
+            "recipients": sorted(submission.team.memberships.values_list("user_id", flat=True)),
+        }
+
+
+@event_type("competitions.submission.scored.v1")
+@dataclass(frozen=True)
+class SubmissionScored(SubmissionOutcome):
+    """Scored: the primary metric on the split the team may see now (public; private once the phase closed)."""
+
+    metric: str
+    score: float | None
+
+    @classmethod
+    def of(cls, submission: Submission) -> Self:
+        phase = submission.phase
+        score = submission.private_score if phase.is_closed else submission.public_score
+        return cls(**cls.fields_of(submission), metric=phase.primary_metric, score=score)
+
+
+@event_type("competitions.submission.failed.v1")
+@dataclass(frozen=True)
+class SubmissionFailed(SubmissionOutcome):
+    reason: str
+    platform_failure: bool
+
+    @classmethod
+    def of(cls, submission: Submission) -> Self:
+        return cls(
+            **cls.fields_of(submission), reason=submission.failure_reason, platform_failure=submission.platform_failure
+        )
+
+
 @event_type("competitions.leaderboard.updated.v1")
 @dataclass(frozen=True)
 class LeaderboardUpdated(Event):

@@ -34,7 +34,9 @@ from competitions.events import (
     CompetitionUpdated,
     LeaderboardUpdated,
     PhaseClosed,
+    SubmissionFailed,
     SubmissionReceived,
+    SubmissionScored,
 )
 from competitions.live import leaderboard_changed, submission_changed
 from competitions.models import (
@@ -781,6 +783,9 @@ def submission_record_job_event(
         submission_changed(submission)
         if submission.status == SubmissionStatus.SCORED:
             _leaderboard_refresh(phase=submission.phase, team=submission.team)
+            publish(SubmissionScored.of(submission), key=submission.pk)
+        elif submission.status == SubmissionStatus.FAILED:
+            publish(SubmissionFailed.of(submission), key=submission.pk)
     return submission
 
 

@@ -92,6 +92,29 @@ def _match_suggested(event: Any) -> Message:
     )
 
 
+def _submission(fact: str, title: str | Promise) -> Callable[[Any], Message]:
+    """A competitions.submission.<fact> event: its team's members hear how their submission ended."""
+
+    def render(event: Any) -> Message:
+        url = path_for_reader(event.url)
+        names = {"competition": event.competition_title, "team": event.team_name}
+        extra = (
+            {"metric": event.metric, "score": "—" if event.score is None else f"{event.score:.4f}"}
+            if fact == "scored"
+            else {"reason": event.reason, "platform_failure": event.platform_failure}
+        )
+        return Message(
+            title=Truncator(str(title) % names).chars(200),
+            body=render_to_string(
+                f"competitions/email/submission_{fact}.txt",
+                {**names, **extra, "url": f"{settings.SITE_URL}{url}"},
+            ),
+            url=url,
+        )
+
+    return render
+
+
 KINDS: dict[str, Kind] = {
     kind.event_type: kind
     for kind in [
@@ -122,6 +145,17 @@ KINDS: dict[str, Kind] = {
             "scenarios.proposal.awarded.v1",
             _("Your proposal awarded"),
             _proposal("awarded", _("Your proposal to “%(scenario)s” won")),
+        ),
+        # Competitions: a team hears when its submission is scored or fails (e-mail if they want it).
+        Kind(
+            "competitions.submission.scored.v1",
+            _("Your submission scored"),
+            _submission("scored", _("Your submission to “%(competition)s” is scored")),
+        ),
+        Kind(
+            "competitions.submission.failed.v1",
+            _("Your submission failed"),
+            _submission("failed", _("Your submission to “%(competition)s” failed")),
         ),
         # Matching: startups hear of the open scenarios that fit their capabilities.
         Kind("scenarios.match.suggested.v1", _("A scenario that fits your capabilities"), _match_suggested),
