@@ -42,6 +42,7 @@ bench: $(INSTALLED)  ## benchmarks (never part of the test run); record results 
 	$(PY) bench/search.py
 	$(PY) bench/scoring.py
 	$(PY) bench/portal.py
+	$(PY) bench/leaderboard.py
 
 stack-up: $(INSTALLED)
 	$(PY) -m infra.stack up
