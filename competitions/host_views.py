@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -381,7 +382,7 @@ def analytics(request: HttpRequest, slug: str, phase_id: int) -> HttpResponse:
 
 # --- bundles -----------------------------------------------------------------------------------------
 @login_required
-def bundle_export(request: HttpRequest, slug: str) -> HttpResponse:
+def bundle_export(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The competition as a bundle, hidden data included: the hosts' own data, for their eyes."""
     competition = _hosted(request, slug)
     try:
