@@ -190,8 +190,9 @@ class DataFile(models.Model):
         TRAINING = "training", _("Training data (downloadable)")
         HIDDEN_INPUTS = "hidden_inputs", _("Hidden test inputs")
         HIDDEN_LABELS = "hidden_labels", _("Hidden test labels")
+        SCORING_PROGRAM = "scoring_program", _("Scoring program (for custom metrics)")
 
-    HIDDEN = (Role.HIDDEN_INPUTS, Role.HIDDEN_LABELS)
+    HIDDEN = (Role.HIDDEN_INPUTS, Role.HIDDEN_LABELS, Role.SCORING_PROGRAM)
 
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="data_files")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)

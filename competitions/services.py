@@ -379,7 +379,9 @@ def phase_hidden_data_upload(
         phase = Phase.objects.select_for_update(of=("self",)).get(pk=phase.pk)
         if phase.is_closed:
             raise DataRefused(_("A closed phase's data can no longer be changed."), code="phase_closed")
-        old = list(DataFile.objects.filter(phase=phase, role__in=DataFile.HIDDEN))
+        old = list(
+            DataFile.objects.filter(phase=phase, role__in=[DataFile.Role.HIDDEN_LABELS, DataFile.Role.HIDDEN_INPUTS])
+        )
         for data_file in old:
             data_file.delete()
         storage = DataFile.file.field.storage
@@ -399,6 +401,52 @@ def phase_hidden_data_upload(
                 "inputs": rows,
                 "sha256": [f.sha256 for f in stored],
             },
+        )
+    return stored
+
+
+SCORING_PROGRAM_MAX_BYTES = 1024 * 1024
+
+
+def phase_scoring_program_upload(*, phase: Phase, by: User, program: UploadedFile) -> DataFile:
+    """Set the phase's scoring program: one Python file that the scorer runs in the sandbox as
+    `score.py predictions.csv labels.csv` and that prints one JSON object of the configuration's custom
+    metrics (see services.scorer.runners.program_scores). It must be UTF-8 Python that compiles; it
+    replaces the earlier one (audit log) and, like the hidden data, no URL or event ever names it."""
+    if not is_host(user=by, competition=phase.competition):
+        raise NotPermitted(_("Only the competition's hosts may do this."))
+    source = _read_all(program)
+    problem = None
+    if not (program.name or "").lower().endswith(".py"):
+        problem = _("The scoring program must be one Python file (.py).")
+    elif not source or len(source) > SCORING_PROGRAM_MAX_BYTES:
+        problem = _("The scoring program must hold between 1 byte and 1 MiB.")
+    else:
+        try:
+            compile(source.decode("utf-8"), "score.py", "exec")
+        except UnicodeDecodeError:
+            problem = _("The scoring program is not UTF-8 text.")
+        except SyntaxError as error:
+            problem = _("Line %(line)s: %(problem)s") % {"line": error.lineno, "problem": error.msg}
+    if problem:
+        raise DataRefused(problem, code="program_invalid", errors={"program": [problem]})
+    with transaction.atomic():
+        competition = _lock_competition(phase.competition, by=by)
+        phase = Phase.objects.select_for_update(of=("self",)).get(pk=phase.pk)
+        if phase.is_closed:
+            raise DataRefused(_("A closed phase's data can no longer be changed."), code="phase_closed")
+        for data_file in DataFile.objects.filter(phase=phase, role=DataFile.Role.SCORING_PROGRAM):
+            data_file.delete()
+            DataFile.file.field.storage.delete(str(data_file.file.name))
+        stored = _data_file_save(
+            phase=phase, role=DataFile.Role.SCORING_PROGRAM, name="score.py", content=ContentFile(source), by=by
+        )
+        AuditEntry.objects.create(
+            competition=competition,
+            actor=by,
+            action=AuditEntry.Action.SCORING_CHANGED,
+            phase=phase,
+            details={"scoring_program_sha256": stored.sha256},
         )
     return stored
 

@@ -13,11 +13,12 @@ from services.scorer.scoring import HiddenData
 
 HIDDEN_DIR = "hidden"
 # One fixed name per role: replacing a phase's hidden data replaces the file, and the scorer never guesses.
-NAMES = {"hidden_labels": "labels.csv", "hidden_inputs": "inputs.npz"}
+NAMES = {"hidden_labels": "labels.csv", "hidden_inputs": "inputs.npz", "scoring_program": "score.py"}
 
 
 def hidden_data_name(*, phase_id: int, role: str) -> str:
-    """The storage name of a phase's hidden labels ("hidden_labels") or inputs ("hidden_inputs")."""
+    """The storage name of a phase's hidden labels ("hidden_labels"), inputs ("hidden_inputs") or the host's
+    scoring program ("scoring_program", for custom metrics)."""
     return f"{HIDDEN_DIR}/{int(phase_id)}/{NAMES[role]}"
 
 
@@ -31,6 +32,12 @@ def hidden_data_for(*, phase_id: int) -> HiddenData:
         )
     inputs = Path(storage.path(hidden_data_name(phase_id=phase_id, role="hidden_inputs")))
     return HiddenData(labels=labels, inputs=inputs if inputs.is_file() else None)
+
+
+def scoring_program_for(*, phase_id: int) -> Path | None:
+    """The host's scoring program of the phase (one Python file), if it has one."""
+    path = Path(private_storage().path(hidden_data_name(phase_id=phase_id, role="scoring_program")))
+    return path if path.is_file() else None
 
 
 def predictions_check(*, path: Path, phase_id: int, config: ScoringConfig) -> None:

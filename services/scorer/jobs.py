@@ -214,7 +214,7 @@ def _score(claim: Claim, *, work_dir: Path, on_progress: Any) -> ScoreReport:
     # loads the Celery tasks.
     from hub.storage import private_storage
     from services.scorer.config import ScoringConfig
-    from services.scorer.hidden import hidden_data_for
+    from services.scorer.hidden import hidden_data_for, scoring_program_for
     from services.scorer.runners import RunContext
     from services.scorer.sandbox import Limits
     from services.scorer.scoring import submission_score
@@ -235,6 +235,7 @@ def _score(claim: Claim, *, work_dir: Path, on_progress: Any) -> ScoreReport:
             config=ScoringConfig.from_dict(payload["scoring_config"]),
             hidden=hidden_data_for(phase_id=int(payload["phase_id"])),
             context=RunContext(work_dir=work_dir, limits=limits, gpu=gpu, on_progress=on_progress),
+            program=scoring_program_for(phase_id=int(payload["phase_id"])),
         )
 
     if claim.queue != QUEUE_GPU:
