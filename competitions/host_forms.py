@@ -174,6 +174,17 @@ class HiddenDataForm(RefusalMixin, forms.Form):
     )
 
 
+class ScoringProgramForm(RefusalMixin, forms.Form):
+    program = forms.FileField(
+        label=_("Scoring program (score.py)"),
+        help_text=_(
+            "Run in the sandbox as score.py predictions.csv labels.csv; it prints one JSON object of the "
+            "configuration's custom metrics per split."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".py,text/x-python"}),
+    )
+
+
 class TrainingFileForm(RefusalMixin, forms.Form):
     file = forms.FileField(label=_("File"))
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -32,6 +32,7 @@ from competitions.host_forms import (
     HiddenDataForm,
     PhaseForm,
     ReasonForm,
+    ScoringProgramForm,
     StatusForm,
     SubmissionFilterForm,
     TrainingFileForm,
@@ -41,7 +42,7 @@ from competitions.services import COMPETITION_FIELDS, Refused
 from competitions.views import _signed_in
 
 PAGE_SIZE = 25
-ACTIONS = ("hide", "show", "disqualify")
+ACTIONS = ("hide", "show", "disqualify", "rescore")
 
 
 def _hosted(request: HttpRequest, slug: str) -> Competition:
@@ -175,8 +176,8 @@ def phase_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def phase_edit(request: HttpRequest, slug: str, phase_id: int) -> HttpResponse:
-    """A phase's settings and scoring, hidden test data, training files and baselines: one form each,
-    told apart by the `action` they post."""
+    """A phase's settings and scoring, hidden test data, scoring program, training files, baselines and a
+    rescore of the whole phase: one form each, told apart by the `action` they post."""
     competition = _hosted(request, slug)
     phase = _phase(competition, phase_id)
     action = request.POST.get("action") if request.method == "POST" else None
@@ -188,8 +189,19 @@ def phase_edit(request: HttpRequest, slug: str, phase_id: int) -> HttpResponse:
             post if action == "training" else None, files if action == "training" else None
         ),
         "baseline_form": BaselineForm(post if action == "baseline" else None),
+        "program_form": ScoringProgramForm(
+            post if action == "program" else None, files if action == "program" else None
+        ),
+        "rescore_form": ReasonForm(post if action == "rescore" else None, prefix="rescore"),
     }
-    bound = {"settings": "form", "hidden": "hidden_form", "training": "training_form", "baseline": "baseline_form"}
+    bound = {
+        "settings": "form",
+        "hidden": "hidden_form",
+        "training": "training_form",
+        "baseline": "baseline_form",
+        "program": "program_form",
+        "rescore": "rescore_form",
+    }
     form = forms[bound[action]] if action in bound else None
     if form is not None and form.is_valid():
         data = form.cleaned_data
@@ -204,6 +216,12 @@ def phase_edit(request: HttpRequest, slug: str, phase_id: int) -> HttpResponse:
                     phase=phase, by=_signed_in(request), labels=data["labels"], inputs=data.get("inputs")
                 )
                 done = _("The hidden test data is replaced.")
+            elif action == "program":
+                services.phase_scoring_program_upload(phase=phase, by=_signed_in(request), program=data["program"])
+                done = _("The scoring program is replaced.")
+            elif action == "rescore":
+                count = services.phase_rescore(phase=phase, by=_signed_in(request), reason=data["reason"])
+                done = _("%(count)d submissions are sent to be scored again.") % {"count": count}
             elif action == "training":
                 services.phase_training_file_add(
                     phase=phase, by=_signed_in(request), upload=data["file"], description=data["description"]
@@ -279,7 +297,7 @@ def submission_list(request: HttpRequest, slug: str, phase_id: int) -> HttpRespo
 
 @login_required
 def submission_action(request: HttpRequest, slug: str, phase_id: int, pk: int, action: str) -> HttpResponse:
-    """Hide, show again, or disqualify the submission's team, with a reason (audited). A GET or a
+    """Hide, show again, rescore, or disqualify the submission's team, with a reason (audited). A GET or a
     missing reason shows the form on its own page."""
     if action not in ACTIONS:
         raise Http404(_("No such action."))
@@ -293,6 +311,9 @@ def submission_action(request: HttpRequest, slug: str, phase_id: int, pk: int, a
             if action == "disqualify":
                 services.submission_disqualify(submission=submission, by=_signed_in(request), reason=reason)
                 done = _("Team %(team)s is disqualified.") % {"team": submission.team.name}
+            elif action == "rescore":
+                services.submission_rescore(submission=submission, by=_signed_in(request), reason=reason)
+                done = _("Submission #%(id)d is sent to be scored again.") % {"id": submission.pk}
             else:
                 services.submission_hide(
                     submission=submission, by=_signed_in(request), reason=reason, hidden=action == "hide"

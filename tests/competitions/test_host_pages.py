@@ -380,3 +380,36 @@ def test_the_submissions_page_reads_a_fixed_number_of_queries_whatever_the_rows(
         SubmissionFactory(phase=phase, team=TeamFactory(competition=phase.competition))
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert "23 submissions" in html(client.get(url))
+
+
+# --- rescoring and the scoring program ---------------------------------------------------------------
+def test_a_host_rescores_a_submission_or_the_whole_phase_with_a_reason(client, host, phase, team):
+    submission = score(SubmissionFactory(phase=phase, team=team), public=0.9)
+    other = score(SubmissionFactory(phase=phase, team=team), public=0.5)
+    login(client, host)
+    table = html(client.get(f"{BASE}{phase.competition.slug}/phases/{phase.pk}/submissions/"))
+    assert "Rescore" in table
+    url = f"{BASE}{phase.competition.slug}/phases/{phase.pk}/submissions/{submission.pk}/rescore/"
+    assert client.post(url, {"reason": ""}).status_code == 400
+    assert client.post(url, {"reason": "标签已更正"}).status_code == 302
+    submission.refresh_from_db()
+    assert (submission.status, submission.scoring_round) == ("received", 2)
+
+    phase_url = f"{BASE}{phase.competition.slug}/phases/{phase.pk}/"
+    response = client.post(phase_url, {"action": "rescore", "rescore-reason": "新评分配置"}, follow=True)
+    assert "1 submissions are sent to be scored again." in html(response)  # the one still scored
+    other.refresh_from_db()
+    assert other.scoring_round == 2
+    assert AuditEntry.objects.filter(action="submission_rescored").count() == 2
+
+
+def test_a_host_uploads_a_scoring_program_and_a_broken_one_is_a_form_error(client, host, phase):
+    login(client, host)
+    url = f"{BASE}{phase.competition.slug}/phases/{phase.pk}/"
+    broken = SimpleUploadedFile("score.py", b"def (:\n")
+    response = client.post(url, {"action": "program", "program": broken})
+    assert response.status_code == 200 and "Line 1" in html(response)
+    assert not DataFile.objects.filter(phase=phase, role="scoring_program").exists()
+    good = SimpleUploadedFile("score.py", b"print('{}')\n")
+    assert client.post(url, {"action": "program", "program": good}).status_code == 302
+    assert DataFile.objects.filter(phase=phase, role="scoring_program").count() == 1
