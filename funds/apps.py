@@ -8,4 +8,5 @@ class FundsConfig(AppConfig):
     verbose_name = _("Funds")
 
     def ready(self) -> None:
-        from funds import events  # noqa: F401  (registers the event types)
+        # Registers the event types; publishing a form freezes its version.
+        from funds import events, wagtail_hooks  # noqa: F401

@@ -12,14 +12,19 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from wagtail.fields import StreamField
+from wagtail.models import DraftStateMixin, RevisionMixin
 
+from funds.forms_builder import FormFieldsBlock
 from hub.accounts.models import Organisation
 from hub.publishing import PublishedAggregate
+from hub.storage import private_storage
 
 # Up to a trillion yuan, to the fen: larger than any real figure, so "absurd" is a refusal, not an overflow.
 MONEY_DIGITS = 14
@@ -85,6 +90,43 @@ class Fund(models.Model):
         return self.total_budget - self.committed
 
 
+class ApplicationForm(DraftStateMixin, RevisionMixin, models.Model):
+    """An application form fund managers build in the Wagtail admin from field blocks
+    (funds.forms_builder). Editing it changes nothing applicants see until it is published, which
+    freezes its fields in a new FormVersion (funds.services.form_version_freeze)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    fields = StreamField(FormFieldsBlock(), verbose_name=_("questions"))
+    revisions = GenericRelation("wagtailcore.Revision", related_query_name="application_form")
+
+    class Meta:
+        verbose_name = _("application form")
+        verbose_name_plural = _("application forms")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FormVersion(models.Model):
+    """The questions of a form as they were when published (number 1, 2, ...): what applications given
+    on this version are read and checked against, whatever the form becomes later."""
+
+    form = models.ForeignKey(ApplicationForm, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    fields = models.JSONField(_("field definitions"))
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["form", "number"]
+        constraints = [models.UniqueConstraint(fields=["form", "number"], name="form_version_once")]
+        verbose_name = _("form version")
+        verbose_name_plural = _("form versions")
+
+    def __str__(self) -> str:
+        return f"{self.form} v{self.number}"
+
+
 class Call(PublishedAggregate):
     """A call for applications to a fund: its window, who may apply, its envelope, rubric and reviewers.
 
@@ -124,7 +166,16 @@ class Call(PublishedAggregate):
     disbursed = money_field(_("disbursed (CNY)"), default=ZERO, editable=False)
     blind_review = models.BooleanField(_("blind review"), default=False)
     reviewers_per_application = models.PositiveSmallIntegerField(_("reviewers per application"), default=2)
-    # The application form's current version; the form builder (a later slice) bumps it on each edit.
+    form = models.ForeignKey(
+        ApplicationForm,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="calls",
+        verbose_name=_("application form"),
+    )
+    # The number of `form`'s latest published version, which new answers are given on; publishing the
+    # form moves it (funds.services.form_version_freeze).
     form_version = models.PositiveIntegerField(_("form version"), default=1)
     reviewers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="PoolReviewer", related_name="review_pools", verbose_name=_("reviewer pool")
@@ -292,6 +343,27 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Attachment(models.Model):
+    """A file an applicant uploaded in answer to a file question, in private storage; the answer in
+    `Application.answers` names it by id. Read only through the applicants' and managers' pages."""
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="attachments")
+    question = models.CharField(_("question"), max_length=40)
+    file = models.FileField(upload_to="funds/applications/%Y/%m/", storage=private_storage)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["application", "uploaded_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
 
 
 class ApplicationEvent(models.Model):

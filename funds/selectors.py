@@ -18,9 +18,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet, StdDev
+from django.db import connection
+from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, StdDev, Subquery
+from django.utils import timezone
 
-from funds.models import Application, ApplicationEvent, Call, Conflict, Fund, Review, ReviewAssignment
+from funds.models import Application, ApplicationEvent, Call, Conflict, FormVersion, Fund, Review, ReviewAssignment
 from funds.workflow import APPLICANTS, Actor
 from hub.accounts.models import Membership, Role
 
@@ -253,3 +255,161 @@ def application_queue(*, user: Any, call: Call, status: str | None = None) -> Qu
         .order_by("submitted_at", "id")
     )
     return queue.filter(status=status) if status else queue
+
+
+# --- the manager dashboard ---------------------------------------------------------------------------
+# Reviewers disagree unusually on an application when the spread of its review totals lies above the
+# upper Tukey fence of the call's spreads, Q3 + 1.5 × IQR (over its applications with two reviews or
+# more), and is at least MIN_OUTLIER_SPREAD points: on a call where reviewers nearly always agree the
+# fence is near zero, and a few points of difference on a scale of 100 is not worth a manager's look.
+# On such an application the review furthest from the mean is the outlier. (A rule on each
+# application's own reviews, such as "2 SD from its mean", can never fire with three reviews: the
+# furthest of three totals is at most √2 population SDs from their mean.)
+OUTLIER_IQR_FACTOR = Decimal("1.5")
+MIN_OUTLIER_SPREAD = Decimal("5.00")
+DASHBOARD_ORDERS = {
+    "submitted": ("submitted_at", "id"),
+    "mean": (F("score_mean").desc(nulls_last=True), "submitted_at", "id"),
+    "spread": (F("score_spread").desc(nulls_last=True), "submitted_at", "id"),
+}
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    """What a manager narrowed the dashboard to: a stage, words in the title or applicant's name (or an
+    application number), only the applications whose reviewers disagree, and the order."""
+
+    status: str = ""
+    search: str = ""
+    outliers_only: bool = False
+    order: str = "submitted"
+
+
+@dataclass(frozen=True)
+class DashboardReview:
+    reviewer_id: int
+    total: Decimal
+    outlier: bool
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    """One application on the dashboard: the queue's row (with `reviewers`, `reviews`, `score_mean`,
+    `score_spread` and `stage_since` annotated), its days in the current stage and its review totals."""
+
+    application: Application
+    days_in_stage: int | None
+    reviews: list[DashboardReview]
+    outlier: bool
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """A call's dashboard: the budget is on `call` (budget_envelope, committed, disbursed, remaining)."""
+
+    call: Call
+    stages: dict[str, int]  # status → applications in it, every stage but drafts
+    spread_fence: Decimal | None  # spreads above it are flagged; None until two applications have reviews
+    rows: list[DashboardRow]
+    count: int  # applications matching the filters
+
+
+def spread_fence(*, call: Call) -> Decimal | None:
+    """The spread above which an application's reviewers disagree unusually (see OUTLIER_IQR_FACTOR); one
+    query, the quartiles computed in PostgreSQL."""
+    spreads = (
+        Review.objects.filter(assignment__application__call=call, assignment__revoked_at__isnull=True)
+        .values("assignment__application_id")
+        .annotate(n=Count("id"), spread=StdDev("total"))
+        .filter(n__gte=2)
+        .values("spread")
+    )
+    inner, params = spreads.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # `inner` is the ORM's own SQL for the spreads, its values left in `params`.
+        sql = (
+            "SELECT percentile_cont(0.25) WITHIN GROUP (ORDER BY spread),"  # noqa: S608
+            f" percentile_cont(0.75) WITHIN GROUP (ORDER BY spread), count(*) FROM ({inner}) AS spreads"
+        )
+        cursor.execute(sql, params)
+        q1, q3, n = cursor.fetchone()
+    if n < 2:
+        return None
+    q1, q3 = Decimal(str(q1)), Decimal(str(q3))
+    return max(q3 + OUTLIER_IQR_FACTOR * (q3 - q1), MIN_OUTLIER_SPREAD).quantize(Decimal("0.01"))
+
+
+def dashboard_queue(
+    *, user: Any, call: Call, filters: DashboardFilters, fence: Decimal | None = None
+) -> QuerySet[Application]:
+    """application_queue narrowed by `filters` and ordered by them, each row also annotated with
+    `stage_since`, when it entered its current status (the last trail line that moved it there);
+    NotVisible for anyone but the fund's managers. `fence` (spread_fence) is needed for outliers_only."""
+    entered = ApplicationEvent.objects.filter(application=OuterRef("pk"), to_status=OuterRef("status")).exclude(
+        from_status=F("to_status")
+    )
+    queue = application_queue(user=user, call=call, status=filters.status or None).annotate(
+        stage_since=Subquery(entered.order_by("-at", "-id").values("at")[:1])
+    )
+    words = filters.search.strip()
+    if words:
+        match = Q(title__icontains=words) | Q(organisation__name__icontains=words)
+        queue = queue.filter(match | Q(pk=int(words)) if words.isdigit() else match)
+    if filters.outliers_only:
+        queue = queue.filter(score_spread__gt=fence) if fence is not None else queue.none()
+    return queue.order_by(*DASHBOARD_ORDERS.get(filters.order, DASHBOARD_ORDERS["submitted"]))
+
+
+def call_dashboard(
+    *, user: Any, call: Call, filters: DashboardFilters, page: int = 1, size: int = 25, now: datetime | None = None
+) -> Dashboard:
+    """A call's dashboard for its managers (NotVisible for anyone else): applications per stage, one page
+    of the filtered queue with ageing, score mean and spread and the review totals, outliers flagged. A
+    constant number of queries (six) whatever the number of applications: everything is aggregated in
+    PostgreSQL and only the page's rows and reviews are loaded."""
+    now = now or timezone.now()
+    fence = spread_fence(call=call)
+    queue = dashboard_queue(user=user, call=call, filters=filters, fence=fence)
+    stages = dict(
+        Application.objects.filter(call=call)
+        .exclude(status=Application.Status.DRAFT)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    count = queue.count()
+    start = (max(page, 1) - 1) * size
+    applications = list(queue[start : start + size])
+    totals: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    for application_id, reviewer_id, total in (
+        counted_reviews_of(ids=[a.pk for a in applications])
+        .order_by("submitted_at", "id")
+        .values_list("assignment__application_id", "assignment__reviewer_id", "total")
+    ):
+        totals[application_id].append((reviewer_id, total))
+    rows = []
+    for application in applications:
+        flagged = fence is not None and application.score_spread is not None and application.score_spread > fence
+        given = totals.get(application.pk, [])
+        furthest = max(given, key=lambda t: abs(t[1] - Decimal(application.score_mean)), default=None)
+        rows.append(
+            DashboardRow(
+                application=application,
+                days_in_stage=(now - application.stage_since).days if application.stage_since else None,
+                reviews=[DashboardReview(r, total, flagged and (r, total) == furthest) for r, total in given],
+                outlier=flagged,
+            )
+        )
+    return Dashboard(call=call, stages=stages, spread_fence=fence, rows=rows, count=count)
+
+
+def counted_reviews_of(*, ids: Iterable[int]) -> QuerySet[Review]:
+    """The reviews that count of several applications (counted_reviews for a page of them)."""
+    return Review.objects.filter(assignment__application_id__in=list(ids), assignment__revoked_at__isnull=True)
+
+
+def form_version_of(*, call: Call, number: int) -> FormVersion | None:
+    """Version `number` of the call's form (None for a call without a form)."""
+    if call.form_id is None:
+        return None
+    return FormVersion.objects.get(form_id=call.form_id, number=number)

@@ -18,19 +18,24 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from funds.events import STEP_EVENTS, ApplicationAmended, CallPublished, ReviewAssigned, ReviewSubmitted, TranchePaid
+from funds.forms_builder import AnswersInvalid, answers_validate, definitions
 from funds.models import (
     MONEY_DIGITS,
     MONEY_PLACES,
     ZERO,
     Application,
     ApplicationEvent,
+    ApplicationForm,
+    Attachment,
     Call,
     Conflict,
+    FormVersion,
     Fund,
     MilestoneReport,
     Payment,
@@ -44,6 +49,7 @@ from funds.selectors import (
     active_assignment,
     actors_of,
     conflicted_reviewers,
+    form_version_of,
     is_manager,
     is_member,
     managed_funds,
@@ -67,6 +73,7 @@ CALL_FIELDS = (
     "budget_envelope",
     "blind_review",
     "reviewers_per_application",
+    "form",
 )
 
 
@@ -199,6 +206,15 @@ def _set_call_fields(call: Call, fields: Mapping[str, Any]) -> None:
         raise TypeError(f"not fields a manager may set: {', '.join(sorted(unknown))}")
     for name, value in fields.items():
         setattr(call, name, value.strip() if isinstance(value, str) else value)
+    if "form" in fields:
+        latest = call.form.versions.order_by("-number").first() if call.form else None
+        if call.form and latest is None:
+            raise CallRefused(
+                _("Publish the application form before linking it to a call."),
+                code="form_unpublished",
+                errors={"form": [_("Not published yet.")]},
+            )
+        call.form_version = latest.number if latest else 1
     _validate(call, CallRefused, exclude=["fund", "created_by"])
     _check_envelope(call)
 
@@ -234,7 +250,8 @@ def application_create(
     co_applicants: Iterable[User] = (),
 ) -> Application:
     """Start a draft application of `organisation` to an open call, by one of its members, on the call's
-    current form version. Drafts publish nothing; the trail records the start."""
+    current form version (answers, if any, checked against it as a draft). Drafts publish nothing; the
+    trail records the start."""
     if not is_member(user=by, organisation_id=organisation.pk):
         raise NotPermitted(_("Only members of an organisation may apply for it."))
     _check_eligible(call, organisation)
@@ -246,7 +263,7 @@ def application_create(
             created_by=by,
             title=_title(title),
             requested_amount=amount,
-            answers=_answers(answers or {}),
+            answers=_checked_answers(form_version_of(call=call, number=call.form_version), answers or {}, {}),
             tags=_tags(tags),
             form_version=call.form_version,
         )
@@ -256,11 +273,18 @@ def application_create(
 
 
 def application_update(
-    *, application: Application, by: User, fields: Mapping[str, Any], co_applicants: Iterable[User] | None = None
+    *,
+    application: Application,
+    by: User,
+    fields: Mapping[str, Any],
+    co_applicants: Iterable[User] | None = None,
+    files: Mapping[str, UploadedFile] | None = None,
 ) -> Application:
     """Change a draft, or an application whose applicant was asked for more information, by the applicant
     or a co-applicant. `fields` may hold title, requested_amount, answers and tags; answers are saved
-    against the call's current form version."""
+    against the call's current form version and checked against it as a draft (funds.forms_builder:
+    types, ranges, unknown keys; required answers wait for the submit). `files` (question name → upload)
+    answer file questions: stored in private storage only when everything else is accepted."""
     unknown = set(fields) - set(APPLICATION_FIELDS)
     if unknown:
         raise TypeError(f"not fields an applicant may set: {', '.join(sorted(unknown))}")
@@ -280,8 +304,10 @@ def application_update(
             application.requested_amount = _amount(
                 fields["requested_amount"], call=application.call, name="requested_amount"
             )
-        if "answers" in fields:
-            application.answers = _answers(fields["answers"])
+        if "answers" in fields or files:
+            version = form_version_of(call=application.call, number=application.call.form_version)
+            given = fields.get("answers", application.answers)
+            application.answers = _checked_answers(version, given, files or {}, application=application, by=by)
             application.form_version = application.call.form_version
         if "tags" in fields:
             application.tags = _tags(fields["tags"])
@@ -297,6 +323,7 @@ def application_submit(*, application: Application, by: User) -> Application:
 
     def effect(locked: Application) -> None:
         _check_eligible(locked.call, locked.organisation)
+        _check_complete(locked)
         locked.submitted_at = timezone.now()
 
     return _transit(application, by=by, action="submit", effect=effect)
@@ -313,8 +340,9 @@ def application_request_information(*, application: Application, by: User, reaso
 
 
 def application_answer(*, application: Application, by: User, reason: str = "") -> Application:
-    """The applicant says they have answered (their changes saved with application_update); back to screening."""
-    return _transit(application, by=by, action="answer", reason=reason)
+    """The applicant says they have answered (their changes saved with application_update); back to
+    screening, once the answers are complete again."""
+    return _transit(application, by=by, action="answer", reason=reason, effect=_check_complete)
 
 
 def application_start_review(*, application: Application, by: User) -> Application:
@@ -887,7 +915,7 @@ def _title(value: str) -> str:
 
 
 def _answers(value: Any) -> dict[str, Any]:
-    """Answers are an object of question → answer (the form builder will check them against the form)."""
+    """Answers are an object of question → answer (checked against the form by _checked_answers)."""
     if not isinstance(value, Mapping):
         raise ApplicationRefused(
             _("The answers could not be read; please fill in the form again."),
@@ -895,6 +923,89 @@ def _answers(value: Any) -> dict[str, Any]:
             errors={"answers": [_("Not a set of answers.")]},
         )
     return dict(value)
+
+
+@dataclass(frozen=True)
+class _StoredFile:
+    """An attachment already stored, as answers_validate sees a file (name and size)."""
+
+    name: str
+    size: int
+    attachment_id: int
+
+
+def _stored_files(application: Application | None) -> dict[str, _StoredFile]:
+    """The latest attachment of each file question of the application."""
+    if application is None or application.pk is None:
+        return {}
+    latest: dict[str, _StoredFile] = {}
+    for attachment in application.attachments.order_by("uploaded_at", "id"):
+        latest[attachment.question] = _StoredFile(attachment.original_name, attachment.size, attachment.pk)
+    return latest
+
+
+def _checked_answers(
+    version: FormVersion | None,
+    answers: Any,
+    uploads: Mapping[str, UploadedFile],
+    *,
+    application: Application | None = None,
+    by: User | None = None,
+    complete: bool = False,
+) -> dict[str, Any]:
+    """The answers checked against the form version (a call without a form takes any object), with
+    new uploads stored as attachments and each file answer naming its attachment. Stores nothing if
+    anything is refused."""
+    answers = _answers(answers)
+    if version is None:
+        if uploads:
+            raise ApplicationRefused(_("This call's form asks for no files."), code="invalid_answers")
+        return answers
+    files: dict[str, Any] = {**_stored_files(application), **uploads}
+    try:
+        clean = answers_validate(version.fields, answers, files, complete=complete)
+    except AnswersInvalid as invalid:
+        raise ApplicationRefused(
+            _("Please correct the marked answers."), code="invalid_answers", errors=invalid.errors
+        ) from None
+    for name, upload in uploads.items():
+        if name in clean:
+            assert application is not None and by is not None, "files are only attached to an application"
+            attachment = Attachment(
+                application=application,
+                question=name,
+                original_name=clean[name]["name"],
+                size=upload.size,
+                uploaded_by=by,
+            )
+            attachment.file.save(clean[name]["name"], upload, save=False)
+            attachment.save()
+            files[name] = _StoredFile(attachment.original_name, attachment.size, attachment.pk)
+    for name, value in clean.items():
+        stored = files.get(name)
+        if isinstance(stored, _StoredFile):
+            clean[name] = {**value, "attachment": stored.attachment_id}
+    return clean
+
+
+def _check_complete(application: Application) -> None:
+    """Every shown required question answered, on the version the answers were given on."""
+    version = form_version_of(call=application.call, number=application.form_version)
+    if version is not None:
+        _checked_answers(version, application.answers, {}, application=application, complete=True)
+
+
+def form_version_freeze(*, form: ApplicationForm) -> FormVersion:
+    """Freeze the form's (just published) questions as its next version, and make that the version new
+    answers to its calls are given on. Applications keep the version they were given on."""
+    with transaction.atomic():
+        form = ApplicationForm.objects.select_for_update().get(pk=form.pk)
+        latest = form.versions.order_by("-number").first()
+        version = FormVersion.objects.create(
+            form=form, number=(latest.number + 1) if latest else 1, fields=definitions(form.fields)
+        )
+        Call.objects.filter(form=form).update(form_version=version.number)
+    return version
 
 
 def _tags(values: Iterable[str]) -> list[str]:
