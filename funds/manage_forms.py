@@ -81,7 +81,7 @@ class CriterionForm(forms.Form):
     title = forms.CharField(label=_("Criterion"), max_length=200)
     title_en = forms.CharField(label=_("English title"), max_length=200, required=False)
     weight = forms.DecimalField(label=_("Weight"), min_value=0.01, max_digits=5, decimal_places=2)
-    max_score = forms.IntegerField(label=_("Highest score"), min_value=1, max_value=100, initial=10)
+    max_score = forms.IntegerField(label=_("Highest score"), min_value=1, max_value=100)
 
 
 class BaseRubricFormSet(forms.BaseFormSet):
@@ -181,6 +181,10 @@ class BulkForm(forms.Form):
         if data.get("action") in ("screen", "start_review") and not data.get("applications"):
             raise forms.ValidationError(_("Tick the applications to act on."))
         return data
+
+
+class StepForm(RefusalMixin, forms.Form):
+    """A step without fields (publishing a call): only there to show the service's refusal."""
 
 
 class ReasonForm(RefusalMixin, forms.Form):

@@ -43,6 +43,7 @@ from funds.manage_forms import (
     ReviewerChoiceForm,
     ReviewForm,
     RubricFormSet,
+    StepForm,
     TrancheFormSet,
     UnassignForm,
     rubric_initial,
@@ -138,7 +139,8 @@ def call_create(request: HttpRequest, fund_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The draft call is saved. Give it a rubric and reviewers, then publish it."))
             return redirect("funds_manage:call", call_id=call.pk)
-    return render(request, "funds/manage/call_create.html", {"fund": fund, "form": form})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "funds/manage/call_create.html", {"fund": fund, "form": form}, status=status)
 
 
 @login_required
@@ -150,6 +152,7 @@ def call_edit(request: HttpRequest, call_id: int) -> HttpResponse:
     form = CallForm(_posted(request, action, "terms"), instance=call)
     rubric = RubricFormSet(_posted(request, action, "rubric"), initial=rubric_initial(call), prefix="rubric")
     pool = PoolForm(_posted(request, action, "pool"), initial={"pool": PoolForm.initial_for(call)})
+    publish = StepForm({} if action == "publish" else None)
     by = _user(request)
     try:
         if action == "terms" and form.is_valid():
@@ -164,21 +167,22 @@ def call_edit(request: HttpRequest, call_id: int) -> HttpResponse:
             services.call_set_pool(call=call, by=by, reviewers=pool.cleaned_data["pool"])
             messages.success(request, _("The reviewer pool is saved."))
             return redirect("funds_manage:call", call_id=call.pk)
-        if action == "publish":
+        if action == "publish" and publish.is_valid():
             services.call_publish(call=call, by=by)
             messages.success(request, _("Published: applicants can now apply while the call is open."))
             return redirect("funds_manage:call", call_id=call.pk)
     except Refused as refusal:
-        {"rubric": rubric, "pool": pool}.get(action, form).add_refusal(refusal)
+        {"rubric": rubric, "pool": pool, "publish": publish}.get(action, form).add_refusal(refusal)
     context = {
         "call": call,
         "form": form,
         "rubric": rubric,
         "pool": pool,
+        "publish": publish,
         "criteria": list(call.criteria.all()),
         "draft": call.status == Call.Status.DRAFT,
     }
-    return render(request, "funds/manage/call_edit.html", context)
+    return render(request, "funds/manage/call_edit.html", context, status=400 if request.method == "POST" else 200)
 
 
 # --- the dashboard -------------------------------------------------------------------------------
