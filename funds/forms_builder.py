@@ -225,7 +225,7 @@ def answers_validate(
     errors.update({key: [_("Not a file question of this form.")] for key in files if _kind(by_name, key) != "file"})
     clean: dict[str, Any] = {}
     for name, spec in by_name.items():
-        if not _shown(spec, clean):
+        if not shown(spec, clean):
             continue
         raw = files.get(name) if spec["type"] == "file" else answers.get(name)
         try:
@@ -248,7 +248,7 @@ def _kind(by_name: Mapping[str, Mapping[str, Any]], name: str) -> str | None:
     return spec["type"] if spec else None
 
 
-def _shown(spec: Mapping[str, Any], clean: Mapping[str, Any]) -> bool:
+def shown(spec: Mapping[str, Any], clean: Mapping[str, Any]) -> bool:
     """A question is shown when it has no condition, or the earlier answer it names equals the value
     (or, for a multiple choice, includes it; for a declaration, "yes" means ticked)."""
     condition = spec.get("show_if")

@@ -22,6 +22,7 @@ from django.db import connection
 from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, StdDev, Subquery
 from django.utils import timezone
 
+from funds.forms_builder import AnswersInvalid, answers_validate
 from funds.models import Application, ApplicationEvent, Call, Conflict, FormVersion, Fund, Review, ReviewAssignment
 from funds.workflow import APPLICANTS, Actor
 from hub.accounts.models import Membership, Role
@@ -413,3 +414,35 @@ def form_version_of(*, call: Call, number: int) -> FormVersion | None:
     if call.form_id is None:
         return None
     return FormVersion.objects.get(form_id=call.form_id, number=number)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """An attachment already stored, as answers_validate sees a file (name and size)."""
+
+    name: str
+    size: int
+    attachment_id: int
+
+
+def stored_files(*, application: Application) -> dict[str, StoredFile]:
+    """The latest attachment of each file question of the application (none before it is saved)."""
+    if application.pk is None:
+        return {}
+    latest: dict[str, StoredFile] = {}
+    for attachment in application.attachments.order_by("uploaded_at", "id"):
+        latest[attachment.question] = StoredFile(attachment.original_name, attachment.size, attachment.pk)
+    return latest
+
+
+def answers_problems(*, application: Application) -> dict[str, list[str]]:
+    """What keeps the application's answers from being submitted, by question name, on the version they
+    were given on (empty when complete): the check application_submit makes, without the write."""
+    version = form_version_of(call=application.call, number=application.form_version)
+    if version is None:
+        return {}
+    try:
+        answers_validate(version.fields, application.answers, stored_files(application=application), complete=True)
+    except AnswersInvalid as invalid:
+        return invalid.errors
+    return {}

@@ -46,6 +46,7 @@ from funds.models import (
     Tranche,
 )
 from funds.selectors import (
+    StoredFile,
     active_assignment,
     actors_of,
     conflicted_reviewers,
@@ -53,6 +54,7 @@ from funds.selectors import (
     is_manager,
     is_member,
     managed_funds,
+    stored_files,
 )
 from funds.workflow import APPLICANTS, COMMITTED, EDITABLE, Actor, Transition, transition
 from hub.accounts.models import Organisation, User
@@ -925,25 +927,6 @@ def _answers(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-@dataclass(frozen=True)
-class _StoredFile:
-    """An attachment already stored, as answers_validate sees a file (name and size)."""
-
-    name: str
-    size: int
-    attachment_id: int
-
-
-def _stored_files(application: Application | None) -> dict[str, _StoredFile]:
-    """The latest attachment of each file question of the application."""
-    if application is None or application.pk is None:
-        return {}
-    latest: dict[str, _StoredFile] = {}
-    for attachment in application.attachments.order_by("uploaded_at", "id"):
-        latest[attachment.question] = _StoredFile(attachment.original_name, attachment.size, attachment.pk)
-    return latest
-
-
 def _checked_answers(
     version: FormVersion | None,
     answers: Any,
@@ -961,7 +944,7 @@ def _checked_answers(
         if uploads:
             raise ApplicationRefused(_("This call's form asks for no files."), code="invalid_answers")
         return answers
-    files: dict[str, Any] = {**_stored_files(application), **uploads}
+    files: dict[str, Any] = {**(stored_files(application=application) if application else {}), **uploads}
     try:
         clean = answers_validate(version.fields, answers, files, complete=complete)
     except AnswersInvalid as invalid:
@@ -980,10 +963,10 @@ def _checked_answers(
             )
             attachment.file.save(clean[name]["name"], upload, save=False)
             attachment.save()
-            files[name] = _StoredFile(attachment.original_name, attachment.size, attachment.pk)
+            files[name] = StoredFile(attachment.original_name, attachment.size, attachment.pk)
     for name, value in clean.items():
         stored = files.get(name)
-        if isinstance(stored, _StoredFile):
+        if isinstance(stored, StoredFile):
             clean[name] = {**value, "attachment": stored.attachment_id}
     return clean
 

@@ -47,6 +47,7 @@ urlpatterns += i18n_patterns(
     path("competitions/", include("competitions.urls")),
     path("host/competitions/", include("competitions.host_urls")),
     path("funds/manage/", include("funds.manage_urls")),
+    path("funds/", include("funds.urls")),
     path("", include("hub.cms.urls")),
     # Wagtail's own routes, with its page view wrapped in the anonymous page cache.
     *[pattern for pattern in wagtail_urls.urlpatterns if getattr(pattern, "name", "") != "wagtail_serve"],
