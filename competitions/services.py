@@ -529,8 +529,9 @@ def _read_all(upload: UploadedFile) -> bytes:
 
 # --- teams -----------------------------------------------------------------------------------------
 def team_create(*, competition: Competition, by: User, name: str, organisation: Organisation | None = None) -> Team:
-    """Form a team in an open competition, with `by` as its first member and an invite code for the
-    others. An entrant is in one team per competition; `organisation` must be one of theirs."""
+    """Form a team in an open competition whose rules `by` accepted, with `by` as its first member and an
+    invite code for the others. An entrant is in one team per competition; `organisation` must be one of
+    theirs."""
     name = name.strip()
     if organisation is not None and not Membership.objects.filter(user=by, organisation=organisation).exists():
         raise NotPermitted(_("A team can only enter for an organisation its founder belongs to."))
@@ -539,6 +540,7 @@ def team_create(*, competition: Competition, by: User, name: str, organisation: 
         _check_entry_open(competition)
         if TeamMembership.objects.filter(competition=competition, user=by).exists():
             raise TeamRefused(_("You are already in a team of this competition."), code="already_in_team")
+        _check_rules_accepted(competition, by)
         team = Team(
             competition=competition,
             name=name,
@@ -558,8 +560,8 @@ def team_create(*, competition: Competition, by: User, name: str, organisation: 
 
 
 def team_join(*, invite_code: str, by: User) -> Team:
-    """Join the team whose invite code this is, while its competition is open, the team has room and
-    the entrant is in no other team of the competition."""
+    """Join the team whose invite code this is, while its competition is open, the entrant accepted its
+    rules and is in no other team of it, and the team has room."""
     with transaction.atomic():
         # Locked: two entrants taking the last place are served one after the other.
         team = (
@@ -575,6 +577,7 @@ def team_join(*, invite_code: str, by: User) -> Team:
             raise TeamRefused(_("This team has been disqualified."), code="team_disqualified")
         if TeamMembership.objects.filter(competition=team.competition, user=by).exists():
             raise TeamRefused(_("You are already in a team of this competition."), code="already_in_team")
+        _check_rules_accepted(team.competition, by)
         if team.memberships.count() >= team.size_limit:
             raise TeamRefused(
                 _("This team is full (at most %(count)d members).") % {"count": team.size_limit}, code="team_full"
@@ -598,6 +601,15 @@ def rules_accept(*, competition: Competition, by: User) -> RulesAcceptance:
             competition=competition, user=by, defaults={"revision": competition.revision}
         )
     return acceptance
+
+
+def _check_rules_accepted(competition: Competition, user: User) -> None:
+    """Entrants accept a competition's rules before they enter it (form or join a team)."""
+    if not RulesAcceptance.objects.filter(competition=competition, user=user).exists():
+        raise TeamRefused(
+            _("Accept the rules of %(competition)s before you enter a team.") % {"competition": competition.title},
+            code="rules_not_accepted",
+        )
 
 
 def _check_entry_open(competition: Competition) -> None:

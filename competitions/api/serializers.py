@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from competitions.models import SPLIT_PUBLIC, Competition, Phase, Submission, Team
+from competitions.models import SPLIT_PUBLIC, Competition, Phase, RulesAcceptance, Submission, Team
 from competitions.selectors import queue_position
 
 
@@ -101,6 +101,14 @@ class TeamCreateSerializer(serializers.Serializer):
 
 class TeamJoinSerializer(serializers.Serializer):
     invite_code = serializers.CharField(max_length=32)
+
+
+class RulesAcceptanceSerializer(serializers.ModelSerializer):
+    """Which revision of the rules the caller accepted, and when."""
+
+    class Meta:
+        model = RulesAcceptance
+        fields = ["revision", "accepted_at"]
 
 
 class SubmissionCreateSerializer(serializers.Serializer):

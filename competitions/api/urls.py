@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.CompetitionListView.as_view(), name="api-competitions"),
     path("<slug:slug>/", views.CompetitionDetailView.as_view(), name="api-competition"),
     path("<slug:slug>/phases/", views.PhaseListView.as_view(), name="api-phases"),
+    path("<slug:slug>/rules/accept/", views.RulesAcceptView.as_view(), name="api-rules-accept"),
     path("<slug:slug>/team/", views.TeamView.as_view(), name="api-team"),
     path("<slug:slug>/team/join/", views.TeamJoinView.as_view(), name="api-team-join"),
     path("<slug:slug>/submissions/", views.SubmissionListView.as_view(), name="api-submissions"),

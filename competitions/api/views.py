@@ -32,6 +32,7 @@ from competitions.api.serializers import (
     LeaderboardSerializer,
     PhaseSerializer,
     RefusalSerializer,
+    RulesAcceptanceSerializer,
     SubmissionCreateSerializer,
     SubmissionDetailSerializer,
     SubmissionSerializer,
@@ -53,6 +54,7 @@ from competitions.selectors import (
 from competitions.services import (
     NotPermitted,
     Refused,
+    rules_accept,
     submission_create,
     submission_select_final,
     team_create,
@@ -191,6 +193,22 @@ class TeamView(CompetitionAPIView):
             competition=competition, by=request.user, name=form.validated_data["name"], organisation=organisation
         )
         return Response(TeamSerializer(team).data, status=status.HTTP_201_CREATED)
+
+
+class RulesAcceptView(CompetitionAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = RulesAcceptanceSerializer
+
+    @extend_schema(
+        operation_id="competition_rules_accept",
+        summary="Accept the competition's rules",
+        description="Needed once before forming or joining a team; accepting again keeps the first acceptance.",
+        request=None,
+        responses={200: RulesAcceptanceSerializer, **REFUSALS},
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        acceptance = rules_accept(competition=self.competition(), by=request.user)
+        return Response(RulesAcceptanceSerializer(acceptance).data)
 
 
 class TeamJoinView(CompetitionAPIView):

@@ -8,12 +8,21 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from competitions.models import Submission
-from competitions.services import submission_record_job_event
+from competitions.models import Competition, Submission
+from competitions.services import rules_accept, submission_record_job_event
+from hub.accounts.models import User
 from hub.events.models import OutboxEvent
 from services.scorer.events import JobFailed, JobFinished, JobStarted
+from tests.factories import UserFactory
 
 SHA = "a" * 64
+
+
+def entrant_of(competition: Competition, user: User | None = None) -> User:
+    """A user (a new one by default) who accepted the competition's rules, as entering a team needs."""
+    user = user or UserFactory()
+    rules_accept(competition=competition, by=user)
+    return user
 
 
 def published(type_name: str) -> list[dict]:

@@ -168,8 +168,13 @@ def test_forming_and_joining_teams_needs_a_signed_in_entrant(people, competition
 
 
 # --- teams ---------------------------------------------------------------------------------------
-def test_an_entrant_forms_a_team_and_another_joins_by_its_code(competition):
+def test_an_entrant_accepts_the_rules_forms_a_team_and_another_joins_by_its_code(competition):
     founder, friend = UserFactory(), UserFactory()
+    response = client_for(founder).post(f"{BASE}{competition.slug}/team/", {"name": "  深蓝队 "}, format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "rules_not_accepted")
+    for user in (founder, friend):
+        accepted = client_for(user).post(f"{BASE}{competition.slug}/rules/accept/")
+        assert accepted.status_code == 200 and accepted.json()["revision"] == competition.revision
     response = client_for(founder).post(f"{BASE}{competition.slug}/team/", {"name": "  深蓝队 "}, format="json")
     assert response.status_code == 201
     code = response.json()["invite_code"]

@@ -11,7 +11,7 @@ from django.db import connection
 from competitions.models import QuotaDay, Submission, TeamMembership
 from competitions.services import SubmissionRefused, TeamRefused, submission_create, team_join
 from tests.competitions.factories import PhaseFactory, TeamFactory
-from tests.competitions.support import predictions, published
+from tests.competitions.support import entrant_of, predictions, published
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,6 +59,7 @@ def test_two_racing_submissions_take_one_last_slot(settings, tmp_path):
 
 def test_four_entrants_racing_for_a_team_s_last_two_places(db):
     team = TeamFactory(size_limit=3, members=[UserFactory()])
-    results = race(4, lambda i: team_join(invite_code=team.invite_code, by=UserFactory()))
+    entrants = [entrant_of(team.competition) for _ in range(4)]
+    results = race(4, lambda i: team_join(invite_code=team.invite_code, by=entrants[i]))
     assert sum(isinstance(r, TeamRefused) for r in results) == 2, results
     assert TeamMembership.objects.filter(team=team).count() == 3

@@ -31,7 +31,7 @@ from competitions.services import (
 )
 from hub.storage import private_storage
 from tests.competitions.factories import SCORING, CompetitionFactory, PhaseFactory, SubmissionFactory, TeamFactory
-from tests.competitions.support import predictions, published, score
+from tests.competitions.support import entrant_of, predictions, published, score
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -118,10 +118,16 @@ def test_a_lower_is_better_metric_ranks_that_way_and_a_scoring_change_is_audited
 
 
 # --- teams ----------------------------------------------------------------------------------------
-def test_an_entrant_forms_a_team_and_others_join_by_code(competition, entrant):
-    team = team_create(competition=competition, by=entrant, name="星火队")
+def test_an_entrant_accepts_the_rules_forms_a_team_and_others_join_by_code(competition, entrant):
+    with pytest.raises(TeamRefused) as refused:
+        team_create(competition=competition, by=entrant, name="星火队")
+    assert refused.value.code == "rules_not_accepted"
+    team = team_create(competition=competition, by=entrant_of(competition, entrant), name="星火队")
     friend = UserFactory()
-    assert team_join(invite_code=f" {team.invite_code} ", by=friend) == team
+    with pytest.raises(TeamRefused) as refused:
+        team_join(invite_code=team.invite_code, by=friend)
+    assert refused.value.code == "rules_not_accepted"
+    assert team_join(invite_code=f" {team.invite_code} ", by=entrant_of(competition, friend)) == team
     assert set(team.members.all()) == {entrant, friend}
 
 
@@ -133,13 +139,14 @@ def test_an_entrant_is_in_one_team_per_competition(competition, team, entrant):
     with pytest.raises(TeamRefused):
         team_join(invite_code=other.invite_code, by=entrant)
     # But a team in another competition is fine.
-    assert team_create(competition=CompetitionFactory(), by=entrant, name="星火队")
+    other_competition = CompetitionFactory()
+    assert team_create(competition=other_competition, by=entrant_of(other_competition, entrant), name="星火队")
 
 
 def test_a_full_team_takes_nobody_more(competition):
     team = TeamFactory(competition=competition, size_limit=2, members=[UserFactory(), UserFactory()])
     with pytest.raises(TeamRefused) as refused:
-        team_join(invite_code=team.invite_code, by=UserFactory())
+        team_join(invite_code=team.invite_code, by=entrant_of(competition))
     assert refused.value.code == "team_full"
     assert TeamMembership.objects.filter(team=team).count() == 2
 
@@ -148,7 +155,7 @@ def test_unknown_codes_taken_names_and_draft_competitions_are_refused(competitio
     with pytest.raises(TeamRefused, match="invite code"):
         team_join(invite_code="nope", by=UserFactory())
     with pytest.raises(TeamRefused) as refused:
-        team_create(competition=competition, by=UserFactory(), name=team.name)
+        team_create(competition=competition, by=entrant_of(competition), name=team.name)
     assert refused.value.code == "name_taken"
     with pytest.raises(TeamRefused):
         team_create(competition=CompetitionFactory(draft=True), by=UserFactory(), name="早鸟队")
@@ -156,6 +163,7 @@ def test_unknown_codes_taken_names_and_draft_competitions_are_refused(competitio
 
 def test_a_team_enters_for_its_founders_own_organisation_only(competition, entrant):
     membership = MembershipFactory(user=entrant)
+    entrant_of(competition, entrant)
     assert team_create(competition=competition, by=entrant, name="甲", organisation=membership.organisation)
     with pytest.raises(NotPermitted):
         team_create(competition=competition, by=UserFactory(), name="乙", organisation=membership.organisation)
