@@ -10,8 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from funds import services
+from funds import demo, services
 from funds.models import Application, ApplicationEvent, Attachment, Call
+from hub.accounts import demo as accounts_demo
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.funds.support import draft
 from tests.funds.test_forms_builder import BASIC, pdf, published_form
@@ -268,3 +269,15 @@ def test_co_applicants_are_members_of_the_organisation_only(client, application,
     assert set(application.co_applicants.all()) == {colleague}
     assert client.post(url("co_applicants", application.pk), {"co_applicants": [outsider.pk]}).status_code == 400
     assert set(application.co_applicants.all()) == {colleague}
+
+
+def test_the_demo_loads_an_open_call_with_its_form_and_a_draft_once(db, client):
+    list(accounts_demo.load())
+    list(demo.load())
+    list(demo.load())
+    call = Call.objects.get()
+    assert call.is_open() and call.form.versions.count() == 1 and call.criteria.count() == 3
+    draft_ = Application.objects.get()
+    assert (draft_.status, draft_.created_by.username) == (S.DRAFT, "startup")
+    client.force_login(draft_.created_by)
+    assert client.get(url("step", draft_.pk, 2)).status_code == 200
