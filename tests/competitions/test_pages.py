@@ -82,6 +82,12 @@ def test_a_draft_is_a_404_for_everyone_but_its_hosts(client, host, entrant):
         assert client.get(en(f"/competitions/{draft.slug}/{tab}")).status_code == 404
         assert as_user(Client(), entrant).get(en(f"/competitions/{draft.slug}/{tab}")).status_code == 404
         assert as_user(Client(), host).get(en(f"/competitions/{draft.slug}/{tab}")).status_code == 200
+    manage = f'href="/en/host/competitions/{draft.slug}/"'
+    assert manage in as_user(Client(), host).get(en(f"/competitions/{draft.slug}/")).content.decode()
+    public = CompetitionFactory(host=draft.host)
+    assert manage.replace(draft.slug, public.slug) not in page(
+        as_user(Client(), entrant), f"/competitions/{public.slug}/"
+    )
 
 
 def test_the_overview_is_in_english_under_en_and_in_chinese_at_the_root(client, phase):
