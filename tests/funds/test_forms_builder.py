@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from wagtail.blocks import StreamBlockValidationError
 
 from funds import services
 from funds.forms_builder import AnswersInvalid, FormFieldsBlock, answers_validate, steps
 from funds.models import Application, ApplicationForm, Attachment, Call, FormVersion
+from tests.factories import UserFactory
 from tests.funds.support import draft
 
 S = Application.Status
@@ -265,3 +267,35 @@ def test_linking_a_call_to_a_form_takes_its_latest_version_and_an_unpublished_fo
     with pytest.raises(services.CallRefused) as refused:
         services.call_update(call=call, by=manager, fields={"form": unpublished})
     assert "form" in refused.value.errors
+
+
+def test_fund_managers_build_forms_in_the_wagtail_admin(client, form):
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    add = client.get(reverse("wagtailsnippets_funds_applicationform:add"))
+    assert add.status_code == 200 and "multi_choice" in add.content.decode()
+    edit = client.get(reverse("wagtailsnippets_funds_applicationform:edit", args=[form.pk]))
+    assert edit.status_code == 200 and "show_if_field" in edit.content.decode()
+
+
+def test_publishing_in_the_wagtail_admin_freezes_a_version(client, db):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    question = {"name": "summary", "label": "项目简介", "label_en": "", "help": "", "help_en": "", "required": "on"}
+    data = {
+        "name": "新申请表",
+        "name_en": "",
+        "fields-count": "1",
+        "fields-0-type": "short_text",
+        "fields-0-deleted": "",
+        "fields-0-order": "0",
+        "fields-0-id": "",
+        **{f"fields-0-value-{key}": value for key, value in question.items()},
+        "fields-0-value-show_if_field": "",
+        "fields-0-value-show_if_value": "",
+        "fields-0-value-max_length": "",
+        "action-publish": "action-publish",
+    }
+    response = client.post(reverse("wagtailsnippets_funds_applicationform:add"), data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    version = FormVersion.objects.get(form__name="新申请表")
+    assert (version.number, version.fields[0]["name"], version.fields[0]["required"]) == (1, "summary", True)
