@@ -5,7 +5,7 @@ the services), never twice: a step form only reads what was posted and shows the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.forms.utils import ErrorDict
@@ -31,10 +31,11 @@ class StartForm(RefusalMixin, forms.Form):
 
     def __init__(self, *args: Any, organisations: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].queryset = organisations
+        field = cast(forms.ModelChoiceField, self.fields["organisation"])
+        field.queryset = organisations
         if organisations.count() == 1:
-            self.fields["organisation"].initial = organisations.first()
-            self.fields["organisation"].widget = forms.HiddenInput()
+            field.initial = organisations.first()
+            field.widget = forms.HiddenInput()
 
 
 class TableWidget(forms.Widget):
@@ -157,8 +158,8 @@ class CoApplicantsForm(RefusalMixin, forms.Form):
 
     def __init__(self, *args: Any, members: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["co_applicants"].queryset = members
-        self.fields["co_applicants"].label_from_instance = lambda user: user.display_name or user.username
+        field = cast(forms.ModelMultipleChoiceField, self.fields["co_applicants"])
+        field.queryset = members
 
 
 class WithdrawForm(RefusalMixin, forms.Form):

@@ -958,7 +958,7 @@ def _checked_answers(
                 application=application,
                 question=name,
                 original_name=clean[name]["name"],
-                size=upload.size,
+                size=clean[name]["size"],
                 uploaded_by=by,
             )
             attachment.file.save(clean[name]["name"], upload, save=False)

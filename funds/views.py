@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
@@ -47,6 +47,11 @@ ACTIONS = {
     "close": gettext_lazy("Closed"),
     "amend": gettext_lazy("Amended"),
 }
+
+
+def _user(request: HttpRequest) -> User:
+    """The user of a view behind login_required."""
+    return cast(User, request.user)
 
 
 # --- calls -----------------------------------------------------------------------------------------
@@ -110,7 +115,7 @@ def call_apply(request: HttpRequest, pk: int) -> HttpResponse:
             application = services.application_create(
                 call=call,
                 organisation=form.cleaned_data["organisation"],
-                by=request.user,
+                by=_user(request),
                 title=form.cleaned_data["title"],
                 requested_amount=form.cleaned_data["requested_amount"],
             )
@@ -241,7 +246,7 @@ def application_co_applicants(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.application_update(
-                application=application, by=request.user, fields={}, co_applicants=form.cleaned_data["co_applicants"]
+                application=application, by=_user(request), fields={}, co_applicants=form.cleaned_data["co_applicants"]
             )
         except Refused as refusal:
             form.add_refusal(refusal)
@@ -273,7 +278,7 @@ def _save_step(request: HttpRequest, application: Application, form: StepForm, v
     try:
         services.application_update(
             application=application,
-            by=request.user,
+            by=_user(request),
             fields={"answers": {**kept, **form.answers()}},
             files=form.uploads(),
         )
@@ -321,18 +326,20 @@ def application_step(request: HttpRequest, pk: int, step: int) -> HttpResponse:
             "form": form,
             "step": current,
             "number": step,
-            "steps": [
-                {"number": i, "title": in_language(s.__dict__, "title") or _("Questions")}
-                for i, s in enumerate(all_steps, 1)
-            ],
-            "title": in_language(current.__dict__, "title") or _("Questions"),
-            "help": in_language(current.__dict__, "help"),
+            "steps": [{"number": i, "title": _step_title(s)} for i, s in enumerate(all_steps, 1)],
+            "title": _step_title(current),
+            "help": in_language(vars(current), "help"),
             "questions": _question_rows(form, application, current),
             "last": step == len(all_steps),
             "saved": request.GET.get("saved") == "1",
         },
         status=status,
     )
+
+
+def _step_title(step: Step) -> str:
+    """A step's title in the reader's language (questions before any section break have none)."""
+    return in_language(vars(step), "title") or _("Questions")
 
 
 def _question_rows(form: StepForm, application: Application, step: Step) -> list[dict[str, Any]]:
@@ -345,7 +352,7 @@ def _question_rows(form: StepForm, application: Application, step: Step) -> list
         condition = spec.get("show_if")
         live = bool(condition and condition["field"] in here)
         hidden = bool(condition) and not live and not shown(spec, application.answers)
-        if live:
+        if live and condition:
             given = form.answers() if form.is_bound else application.answers
             hidden = not shown(spec, {condition["field"]: given.get(condition["field"])})
         rows.append({"field": bound, "spec": spec, "live": live, "hidden": hidden, "stored": stored.get(spec["name"])})
@@ -392,10 +399,10 @@ def application_review(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             if application.status == Application.Status.MORE_INFORMATION:
                 services.application_answer(
-                    application=application, by=request.user, reason=request.POST.get("note", "")
+                    application=application, by=_user(request), reason=request.POST.get("note", "")
                 )
                 return redirect("funds:application", pk=pk)
-            services.application_submit(application=application, by=request.user)
+            services.application_submit(application=application, by=_user(request))
             return redirect("funds:receipt", pk=pk)
         except Refused as refusal:
             error = refusal.message
@@ -499,7 +506,9 @@ def application_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.application_withdraw(application=application, by=request.user, reason=form.cleaned_data["reason"])
+            services.application_withdraw(
+                application=application, by=_user(request), reason=form.cleaned_data["reason"]
+            )
         except Refused as refusal:
             form.add_refusal(refusal)
         else:

@@ -1,19 +1,29 @@
 """A startup applies to a fund in a browser: starts from the call, an answer is autosaved and survives a
 reload, a show-if question appears, the budget table totals itself, a file is attached, and after the
-check the application is submitted and the receipt shown."""
+check the application is submitted and the receipt shown; axe finds nothing serious on the way."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from playwright.sync_api import Browser, expect
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect
 
 from funds.models import Application, Attachment, Call
 from hub.accounts.models import Organisation, Role
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.funds.factories import CallFactory, CriterionFactory
 from tests.funds.test_forms_builder import BASIC, published_form
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe's serious and critical findings on the page: rule and where."""
+    return [
+        f"{v['id']}: " + "; ".join(", ".join(node["target"]) for node in v["nodes"])
+        for v in Axe().run(page).response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 @pytest.fixture
@@ -72,6 +82,7 @@ def test_a_startup_applies_through_the_multi_step_form_with_autosave_and_gets_a_
         files=[{"name": "plan.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 plan"}]
     )
     page.get_by_label("所填信息真实").check()
+    assert serious_violations(page) == []
     page.get_by_role("button", name="Save and check").click()
 
     # The check finds nothing missing; submit; the receipt.
@@ -80,6 +91,7 @@ def test_a_startup_applies_through_the_multi_step_form_with_autosave_and_gets_a_
     page.get_by_role("button", name="Submit application").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Application receipt")
     expect(page.locator("#receipt-reference")).to_have_text(f"WZF-{call.pk:04d}-{application.pk:06d}")
+    assert serious_violations(page) == []
     application.refresh_from_db()
     assert application.status == Application.Status.SUBMITTED
     assert application.answers["budget"]["totals"] == {"amount": "150000.50"}
