@@ -25,7 +25,8 @@ def _amount(value: Decimal | None) -> str | None:
 @event_type("funds.call.published.v1")
 @dataclass(frozen=True)
 class CallPublished(Event):
-    """A call opened for applications was announced (its revision is `version`)."""
+    """A call opened for applications was announced (its revision is `version`), with what search and the
+    portal show of it: texts, fund, window and `url`, the call's page in the default language."""
 
     call_id: int
     fund_id: int
@@ -39,6 +40,11 @@ class CallPublished(Event):
     eligible_kinds: list[str]
     eligible_regions: list[str]
     published_at: str
+    description: str
+    description_en: str
+    fund_name: str
+    fund_name_en: str
+    url: str
 
     @classmethod
     def of(cls, call: Call) -> Self:
@@ -56,6 +62,11 @@ class CallPublished(Event):
             eligible_kinds=list(call.eligible_kinds),
             eligible_regions=list(call.eligible_regions),
             published_at=call.published_at.isoformat(),
+            description=call.description,
+            description_en=call.description_en,
+            fund_name=call.fund.name,
+            fund_name_en=call.fund.name_en,
+            url=f"/funds/calls/{call.pk}/",  # the call's page in the default language
         )
 
 

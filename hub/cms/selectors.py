@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
@@ -83,17 +83,37 @@ class Highlight:
     items: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class HomeSection:
+    """Which documents of another context's kind a home-page section shows: those matching `filters`
+    and, where `open_until` names a date field, only those whose date is still ahead."""
+
+    kind: str
+    heading: str | Promise
+    empty: str | Promise
+    more_url: str
+    filters: dict[str, str | list[str]] = field(default_factory=dict)
+    open_until: str | None = None
+
+
 # Other contexts' items come from the search read model, fed by their events: the portal never
-# imports their models. Fund calls join this list when their context indexes them.
-HOME_HIGHLIGHTS: list[tuple[str, dict[str, str | list[str]], Any, Any, str]] = [
-    (
+# imports their models.
+HOME_SECTIONS = [
+    HomeSection(
         "competitions",
-        {"competition_status": ["published", "running"]},
         _("Featured competitions"),
         _("No competition is open yet."),
         "/competitions/",
+        filters={"competition_status": ["published", "running"]},
     ),
-    ("scenarios", {"status": "open"}, _("Open scenario calls"), _("No scenario call is open yet."), "/scenarios/"),
+    HomeSection("calls", _("Open fund calls"), _("No fund call is open yet."), "/funds/", open_until="closes_at"),
+    HomeSection(
+        "scenarios",
+        _("Open scenario calls"),
+        _("No scenario call is open yet."),
+        "/scenarios/",
+        filters={"status": "open"},
+    ),
 ]
 
 
@@ -110,11 +130,16 @@ def home_highlights(*, limit: int = 4) -> list[Highlight]:
     """The newest open items of each other context, titled and linked in the reader's language."""
     return [
         Highlight(
-            kind=kind,
-            heading=heading,
-            empty=empty,
-            more_url=path_for_reader(more),
-            items=[_in_reader_language(doc) for doc in recent_documents(kind=kind, filters=filters, limit=limit)],
+            kind=section.kind,
+            heading=section.heading,
+            empty=section.empty,
+            more_url=path_for_reader(section.more_url),
+            items=[
+                _in_reader_language(doc)
+                for doc in recent_documents(
+                    kind=section.kind, filters=section.filters, open_until=section.open_until, limit=limit
+                )
+            ],
         )
-        for kind, filters, heading, empty, more in HOME_HIGHLIGHTS
+        for section in HOME_SECTIONS
     ]

@@ -374,6 +374,31 @@ COMPETITIONS = register(
     )
 )
 
+FUND_KINDS: dict[str, Label] = {
+    "angel": _("Angel fund"),
+    "industry": _("Industry fund"),
+    "compute_subsidy": _("Compute subsidy programme"),
+}
+
+CALLS = register(
+    DocumentKind(
+        name="calls",
+        label=_("Fund calls"),
+        properties={
+            "fund_kind": KEYWORD,
+            "fund_id": LONG,
+            "organisation_name": TEXT_KEYWORD,  # the fund's name: what readers filter by
+            "opens_at": DATE,
+            "closes_at": DATE,
+            "published_at": DATE,
+        },
+        facets=(
+            Facet("fund_kind", _("Kind of fund"), "fund_kind", choices=lambda: FUND_KINDS),
+            Facet("fund", _("Fund"), "organisation_name.keyword"),
+        ),
+    )
+)
+
 ORGANISATIONS = register(
     DocumentKind(
         name="organisations",

@@ -6,20 +6,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, DateTimeField, Q, QuerySet
 from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.utils import timezone
 
 from hub.search.indices import SEARCH_FIELDS, Facet, facets, get_kind
 from hub.search.models import SearchDocument
 
 
 def recent_documents(
-    *, kind: str, filters: Mapping[str, str | Sequence[str]] | None = None, limit: int = 4
+    *,
+    kind: str,
+    filters: Mapping[str, str | Sequence[str]] | None = None,
+    open_until: str | None = None,
+    limit: int = 4,
 ) -> list[dict[str, Any]]:
     """The newest live documents of `kind` (by their date), as indexed, each with its `doc_id`.
 
     `filters` match top-level fields of the document: a value exactly, a list any of its values, e.g.
-    {"status": "open"} or {"competition_status": ["published", "running"]}. Reads the read model, not
+    {"status": "open"} or {"competition_status": ["published", "running"]}; `open_until` names a
+    date-time field that must still lie ahead (a call's `closes_at`). Reads the read model, not
     Elasticsearch, so the home page never waits on (or fails with) the search cluster.
     """
     get_kind(kind)  # UnknownKind for a typo, rather than an empty list
@@ -27,6 +34,11 @@ def recent_documents(
     for key, value in (filters or {}).items():
         lookup = f"source__{key}" if isinstance(value, str) else f"source__{key}__in"
         rows = rows.filter(**{lookup: value})
+    if open_until is not None:
+        # Compared as timestamps, not as text: offsets in the ISO strings may differ.
+        rows = rows.annotate(_until=Cast(KT(f"source__{open_until}"), DateTimeField())).filter(
+            _until__gt=timezone.now()
+        )
     newest = rows.order_by(KT("source__date").desc(nulls_last=True), "-id").values_list("doc_id", "source")[:limit]
     return [{**source, "doc_id": doc_id} for doc_id, source in newest]
 

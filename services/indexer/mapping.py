@@ -15,7 +15,7 @@ from django.utils import translation
 
 from hub.events.envelope import Envelope
 from hub.events.registry import UnknownEventType, event_class
-from hub.search.indices import COMPETITIONS, ORGANISATIONS, PAGES, SCENARIOS
+from hub.search.indices import CALLS, COMPETITIONS, ORGANISATIONS, PAGES, SCENARIOS
 from hub.search.models import SearchDocument
 from hub.search.services import DocumentChange
 
@@ -133,6 +133,25 @@ def competition_document(event: Any, envelope: Envelope) -> list[DocumentChange]
         published_at=event.published_at,
     )
     return [DocumentChange(COMPETITIONS.name, str(event.competition_id), event.version, source)]
+
+
+@maps("funds.call.published.v1")
+def call_document(event: Any, envelope: Envelope) -> list[DocumentChange]:
+    source = CALLS.document(
+        title=event.title,
+        title_en=event.title_en,
+        body=event.description,
+        body_en=event.description_en,
+        url=event.url,
+        date=event.published_at,
+        fund_kind=event.fund_kind,
+        fund_id=event.fund_id,
+        organisation_name=event.fund_name,
+        opens_at=event.opens_at,
+        closes_at=event.closes_at,
+        published_at=event.published_at,
+    )
+    return [DocumentChange(CALLS.name, str(event.call_id), event.version, source)]
 
 
 def organisation_path(organisation_id: int) -> str:

@@ -1,8 +1,11 @@
 """The home page shows what other contexts have open, from the search read model their events feed."""
 
-import pytest
+import datetime
 
-from hub.search.indices import SCENARIOS
+import pytest
+from django.utils import timezone
+
+from hub.search.indices import CALLS, SCENARIOS
 from hub.search.services import DocumentChange, documents_apply
 from tests.hub.cms import pages
 
@@ -48,3 +51,29 @@ def test_a_withdrawn_scenario_leaves_the_home_page(client):
     html = client.get("/").content.decode()
     assert "撤回的场景" not in html
     assert "暂无开放的场景征集。" in html  # the empty state, in the page's language
+
+
+def call(doc_id: str, *, closes_at: str, **fields: str) -> DocumentChange:
+    source = CALLS.document(
+        title=fields.get("title", f"申报批次{doc_id}"),
+        url=f"/funds/calls/{doc_id}/",
+        date="2026-11-01T09:00:00+08:00",
+        fund_kind="angel",
+        organisation_name="安徽通用人工智能产业基金",
+        opens_at="2026-11-01T09:00:00+08:00",
+        closes_at=closes_at,
+    )
+    return DocumentChange(CALLS.name, doc_id, 1, source)
+
+
+def test_open_fund_calls_are_shown_until_they_close(client):
+    pages.home()
+    ahead = (timezone.now() + datetime.timedelta(days=10)).isoformat()
+    # Closed an hour ago, written with another offset: compared as a time, not as text.
+    passed = (timezone.now() - datetime.timedelta(hours=1)).astimezone(datetime.UTC).isoformat()
+    documents_apply(
+        changes=[call("1", title="天使基金第一批", closes_at=ahead), call("2", title="已截止批次", closes_at=passed)]
+    )
+    html = client.get("/").content.decode()
+    assert '<a href="/funds/calls/1/">天使基金第一批</a>' in html
+    assert "已截止批次" not in html and "安徽通用人工智能产业基金" in html
