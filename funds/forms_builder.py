@@ -41,7 +41,8 @@ class AnswersInvalid(Exception):
 # --- the blocks fund managers build forms from --------------------------------------------------
 class FieldBlock(blocks.StructBlock):
     """What every question has: a machine name (the answer's key), a label and help in both languages,
-    whether it is required, and an optional show-if condition on an earlier answer."""
+    whether it is required, an optional show-if condition on an earlier answer, and whether its answer
+    identifies the applicant (blind review leaves it out)."""
 
     name = blocks.RegexBlock(
         regex=NAME_PATTERN,
@@ -56,6 +57,11 @@ class FieldBlock(blocks.StructBlock):
     required = blocks.BooleanBlock(label=_lazy("required"), required=False, default=True)
     show_if_field = blocks.CharBlock(label=_lazy("show only if the answer to (name)"), required=False, max_length=40)
     show_if_value = blocks.CharBlock(label=_lazy("is"), required=False, max_length=200)
+    identifying = blocks.BooleanBlock(
+        label=_lazy("identifies the applicant"),
+        required=False,
+        help_text=_lazy("Hidden from reviewers of blind calls."),
+    )
 
 
 class TextFieldBlock(FieldBlock):

@@ -22,7 +22,7 @@ from django.db import connection
 from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, StdDev, Subquery
 from django.utils import timezone
 
-from funds.forms_builder import AnswersInvalid, answers_validate
+from funds.forms_builder import AnswersInvalid, answers_validate, questions
 from funds.models import Application, ApplicationEvent, Call, Conflict, FormVersion, Fund, Review, ReviewAssignment
 from funds.workflow import APPLICANTS, Actor
 from hub.accounts.models import Membership, Role
@@ -115,8 +115,8 @@ def actors_of(*, user: Any, application: Application) -> frozenset[Actor]:
 @dataclass(frozen=True)
 class ApplicationView:
     """What a reader sees of an application. Under blind review a reviewer gets no applicant identity:
-    `organisation_*`, `created_by_id` and `co_applicant_ids` are empty (the form builder will mark the
-    identifying questions among `answers`; until then blind calls should not ask for identity there)."""
+    `organisation_*`, `created_by_id` and `co_applicant_ids` are empty, and `answers` lacks those to the
+    questions the form marks as identifying the applicant."""
 
     id: int
     call_id: int
@@ -149,7 +149,7 @@ def application_view(*, user: Any, application: Application) -> ApplicationView:
         title=application.title,
         status=application.status,
         form_version=application.form_version,
-        answers=application.answers,
+        answers=_without_identity(application) if blind else application.answers,
         tags=list(application.tags),
         requested_amount=application.requested_amount,
         approved_amount=application.approved_amount,
@@ -160,6 +160,13 @@ def application_view(*, user: Any, application: Application) -> ApplicationView:
         created_by_id=None if blind else application.created_by_id,
         co_applicant_ids=[] if blind else sorted(application.co_applicants.values_list("pk", flat=True)),
     )
+
+
+def _without_identity(application: Application) -> dict[str, Any]:
+    """The answers less those to questions the form marks as identifying the applicant."""
+    version = form_version_of(call=application.call, number=application.form_version)
+    identifying = {spec["name"] for spec in questions(version.fields) if spec.get("identifying")} if version else set()
+    return {name: answer for name, answer in application.answers.items() if name not in identifying}
 
 
 # Trail lines about the review's own running (who was taken off it, and why): for managers only.

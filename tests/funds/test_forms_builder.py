@@ -11,8 +11,9 @@ from wagtail.blocks import StreamBlockValidationError
 from funds import services
 from funds.forms_builder import AnswersInvalid, FormFieldsBlock, answers_validate, steps
 from funds.models import Application, ApplicationForm, Attachment, Call, FormVersion
+from funds.selectors import application_view
 from tests.factories import UserFactory
-from tests.funds.support import draft
+from tests.funds.support import draft, in_review
 
 S = Application.Status
 
@@ -299,3 +300,25 @@ def test_publishing_in_the_wagtail_admin_freezes_a_version(client, db):
     assert response.status_code == 302, response.content.decode()[-3000:]
     version = FormVersion.objects.get(form__name="新申请表")
     assert (version.number, version.fields[0]["name"], version.fields[0]["required"]) == (1, "summary", True)
+
+
+def test_a_blind_reviewer_reads_the_answers_without_those_that_identify_the_applicant(
+    form_call, startup, applicant, manager, reviewers, settings, tmp_path
+):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    republish(form_call.form, [*BASIC, q("short_text", "founder", "创始人", identifying=True, required=False)])
+    Call.objects.filter(pk=form_call.pk).update(blind_review=True)
+    form_call.refresh_from_db()
+    application = draft(form_call, startup, applicant)
+    services.application_update(
+        application=application,
+        by=applicant,
+        fields={"answers": {**COMPLETE, "founder": "张三"}},
+        files={"plan": pdf()},
+    )
+    in_review(application, applicant=applicant, manager=manager)
+    services.review_assign(application=application, reviewer=reviewers[0], by=manager)
+    application.refresh_from_db()
+    seen = application_view(user=reviewers[0], application=application)
+    assert "founder" not in seen.answers and seen.answers["summary"] == "视觉质检"
+    assert application_view(user=manager, application=application).answers["founder"] == "张三"
