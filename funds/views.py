@@ -174,7 +174,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "editable": _editable(application),
             "question": question if application.status == Application.Status.MORE_INFORMATION else "",
             "may_withdraw": Actor.APPLICANT in actors and "withdraw" in actions_from(application.status),
-            "co_form": _co_form(request, application) if _editable(application) else None,
+            "co_form": _co_form(application) if _editable(application) else None,
             "co_applicants": application.co_applicants.order_by("username"),
         },
     )
@@ -226,7 +226,8 @@ def _display(spec: Mapping[str, Any], value: Any) -> Any:
     return value
 
 
-def _co_form(request: HttpRequest, application: Application, data: Any = None) -> CoApplicantsForm:
+def _co_form(application: Application, data: Any = None) -> CoApplicantsForm:
+    """Co-applicants are chosen among the other members of the applicant organisation."""
     members = User.objects.filter(memberships__organisation=application.organisation).exclude(
         pk=application.created_by_id
     )
@@ -242,7 +243,7 @@ def _co_form(request: HttpRequest, application: Application, data: Any = None) -
 def application_co_applicants(request: HttpRequest, pk: int) -> HttpResponse:
     """Set the co-applicants (members of the applicant organisation) of an editable application."""
     application = _own(request, pk)
-    form = _co_form(request, application, request.POST)
+    form = _co_form(application, request.POST)
     if form.is_valid():
         try:
             services.application_update(
