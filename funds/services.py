@@ -306,16 +306,17 @@ def application_update(
             application.requested_amount = _amount(
                 fields["requested_amount"], call=application.call, name="requested_amount"
             )
+        if co_applicants is not None:
+            _set_co_applicants(application, co_applicants)
+        if "tags" in fields:
+            application.tags = _tags(fields["tags"])
+        # Last of the checks: new files are stored only once nothing else can refuse the change.
         if "answers" in fields or files:
             version = form_version_of(call=application.call, number=application.call.form_version)
             given = fields.get("answers", application.answers)
             application.answers = _checked_answers(version, given, files or {}, application=application, by=by)
             application.form_version = application.call.form_version
-        if "tags" in fields:
-            application.tags = _tags(fields["tags"])
         application.save()
-        if co_applicants is not None:
-            _set_co_applicants(application, co_applicants)
     return application
 
 
