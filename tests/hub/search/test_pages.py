@@ -118,7 +118,7 @@ def test_the_api_answers_results_counts_and_facets(client, catalogue):
     assert response.status_code == 200
     body = response.json()
     assert body["total"] == 3 and len(body["results"]) == 2 and body["pages"] == 2
-    assert body["counts"] == {"scenarios": 1, "pages": 1, "organisations": 1}
+    assert body["counts"] == {"scenarios": 1, "pages": 1, "organisations": 1, "competitions": 0, "calls": 0}
     assert body["degraded"] is False and body["notices"] == []
     sector = next(facet for facet in body["facets"] if facet["name"] == "sector")
     assert sector["buckets"] == [{"value": "healthcare", "label": "Healthcare", "count": 1, "selected": False}]
@@ -158,7 +158,7 @@ def test_with_elasticsearch_down_the_api_answers_degraded(client, catalogue, set
     assert response.status_code == 200
     body = response.json()
     assert body["degraded"] is True and body["total"] == 3
-    assert body["counts"] == {"scenarios": 1, "pages": 1, "organisations": 1}
+    assert body["counts"] == {"scenarios": 1, "pages": 1, "organisations": 1, "competitions": 0, "calls": 0}
 
 
 def test_the_api_is_in_the_openapi_schema(client):

@@ -85,7 +85,7 @@ def test_a_chinese_query_finds_the_documents_that_contain_it_title_matches_first
     assert "4" not in ids(results)
     # The three with 智慧医疗 in the title come before the scenario that has it only in its description.
     assert ids(results).index("2") == 3
-    assert results.counts == {"scenarios": 2, "pages": 1, "organisations": 1}
+    assert results.counts == {"scenarios": 2, "pages": 1, "organisations": 1, "competitions": 0, "calls": 0}
 
 
 def test_industrial_internet_ranks_the_title_match_first(catalogue):
@@ -131,7 +131,7 @@ def test_facets_count_the_matches_and_filters_narrow_them(catalogue):
 def test_tab_counts_ignore_the_tab_and_filters_apply_to_their_kind(catalogue):
     results = run("智慧医疗", kind="pages")
     assert ids(results) == ["101:zh-hans"]
-    assert results.counts == {"scenarios": 2, "pages": 1, "organisations": 1}
+    assert results.counts == {"scenarios": 2, "pages": 1, "organisations": 1, "competitions": 0, "calls": 0}
     assert {f.name for f in results.facets} == {"page_kind", "topic", "issuing_body", "validity", "date"}
 
 
