@@ -66,6 +66,12 @@ class CallForm(RefusalMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["eligible_regions"] = ", ".join(self.instance.eligible_regions)
+        # A term with a default (reviewers per application, the fast track...) may be left empty.
+        for name in self._defaulted():
+            self.fields[name].required = False
+
+    def _defaulted(self) -> list[str]:
+        return [name for name in CALL_FIELDS if name in self.fields and Call._meta.get_field(name).has_default()]
 
     def clean_eligible_regions(self) -> list[str]:
         return _words(self.cleaned_data["eligible_regions"])
@@ -74,7 +80,11 @@ class CallForm(RefusalMixin, forms.ModelForm):
         """The services validate the call (window, envelope against the fund) and say so via add_refusal."""
 
     def service_fields(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in CALL_FIELDS}
+        fields = {name: self.cleaned_data[name] for name in CALL_FIELDS}
+        for name in self._defaulted():
+            if fields[name] in (None, ""):
+                fields[name] = Call._meta.get_field(name).get_default()
+        return fields
 
 
 class CriterionForm(forms.Form):
