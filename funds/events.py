@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from hub.events.registry import Event, event_type
+from hub.events.registry import Event, event_type, handles
 
 if TYPE_CHECKING:
-    from funds.models import Application, Call, Review, ReviewAssignment, Tranche
+    from funds.models import Application, Call, FastTrackInvitation, Review, ReviewAssignment, Tranche
+
+CONSUMER = "funds"
 
 
 def _amount(value: Decimal | None) -> str | None:
@@ -288,3 +290,47 @@ class TranchePaid(Event):
             reference=payment.reference,
             paid_at=payment.paid_at.isoformat(),
         )
+
+
+@event_type("funds.fast_track.invited.v1")
+@dataclass(frozen=True)
+class FastTrackInvited(Event):
+    """An organisation is invited to a call because its team ranked `rank` in the linked competition;
+    `recipients` are its members, whom the notifier tells."""
+
+    invitation_id: int
+    call_id: int
+    call_title: str
+    organisation_id: int
+    competition_id: int
+    team_name: str
+    rank: int
+    url: str
+    recipients: list[int]
+
+    @classmethod
+    def of(cls, invitation: FastTrackInvitation) -> Self:
+        call = invitation.call
+        members = invitation.organisation.memberships.filter(user__is_active=True).values_list("user_id", flat=True)
+        return cls(
+            invitation_id=invitation.pk,
+            call_id=call.pk,
+            call_title=call.title,
+            organisation_id=invitation.organisation_id,
+            competition_id=invitation.competition_id,
+            team_name=invitation.team_name,
+            rank=invitation.rank,
+            url=f"/funds/calls/{call.pk}/",
+            recipients=sorted(set(members)),
+        )
+
+
+# --- what funds consumes (consumer "funds": `manage.py run_service funds`) ---------------------------
+# competitions.phase.closed.v1 is registered by the competitions app, which every process loads; funds
+# reads only its fields and never imports that context.
+@handles("competitions.phase.closed.v1", consumer=CONSUMER)
+def on_phase_closed(event: Any) -> None:
+    """The fast track: the top teams' organisations are invited to the calls linked to the competition."""
+    from funds.services import fast_track_invite  # the services publish this module's events
+
+    fast_track_invite(competition_id=event.competition_id, phase_id=event.phase_id, ranking=event.ranking)

@@ -166,6 +166,12 @@ class Call(PublishedAggregate):
     disbursed = money_field(_("disbursed (CNY)"), default=ZERO, editable=False)
     blind_review = models.BooleanField(_("blind review"), default=False)
     reviewers_per_application = models.PositiveSmallIntegerField(_("reviewers per application"), default=2)
+    # The fast track: when a phase of this competition (competitions' id: another context, so no foreign
+    # key) closes, the organisations of its top teams are invited to this call.
+    fast_track_competition_id = models.BigIntegerField(_("fast-track competition"), null=True, blank=True)
+    fast_track_top = models.PositiveSmallIntegerField(
+        _("teams invited by the fast track"), default=0, help_text=_("0: no fast track.")
+    )
     form = models.ForeignKey(
         ApplicationForm,
         null=True,
@@ -558,3 +564,26 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.amount}"
+
+
+class FastTrackInvitation(models.Model):
+    """An organisation invited to a call because its team ranked high in the call's linked competition."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="fast_track_invitations")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="fast_track_invitations")
+    competition_id = models.BigIntegerField()
+    phase_id = models.BigIntegerField()
+    team_name = models.CharField(_("team"), max_length=100)
+    rank = models.PositiveIntegerField(_("final rank"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["call", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "organisation"], name="fast_track_once_per_organisation")
+        ]
+        verbose_name = _("fast-track invitation")
+        verbose_name_plural = _("fast-track invitations")
+
+    def __str__(self) -> str:
+        return f"{self.organisation} → {self.call} (#{self.rank})"

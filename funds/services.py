@@ -23,7 +23,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from funds.events import STEP_EVENTS, ApplicationAmended, CallPublished, ReviewAssigned, ReviewSubmitted, TranchePaid
+from funds.events import (
+    STEP_EVENTS,
+    ApplicationAmended,
+    CallPublished,
+    FastTrackInvited,
+    ReviewAssigned,
+    ReviewSubmitted,
+    TranchePaid,
+)
 from funds.forms_builder import AnswersInvalid, answers_validate, definitions
 from funds.models import (
     MONEY_DIGITS,
@@ -35,6 +43,7 @@ from funds.models import (
     Attachment,
     Call,
     Conflict,
+    FastTrackInvitation,
     FormVersion,
     Fund,
     MilestoneReport,
@@ -76,6 +85,8 @@ CALL_FIELDS = (
     "blind_review",
     "reviewers_per_application",
     "form",
+    "fast_track_competition_id",
+    "fast_track_top",
 )
 
 
@@ -1111,3 +1122,40 @@ def _check_plan_total(application: Application) -> None:
             code="plan_mismatch",
             errors={"tranches": [_("They must add up to the approved amount.")]},
         )
+
+
+# --- the fast track ------------------------------------------------------------------------------------
+def fast_track_invite(
+    *, competition_id: int, phase_id: int, ranking: Sequence[Mapping[str, Any]]
+) -> list[FastTrackInvitation]:
+    """Invite the organisations of a closed phase's top teams to every published, not yet closed call
+    linked to the competition (its `fast_track_top` best ranks; teams without an organisation are passed
+    over). Runs from the consumer, in its transaction; an organisation is invited to a call once, so a
+    redelivered or repeated closing invites nobody twice."""
+    invited: list[FastTrackInvitation] = []
+    calls = Call.objects.select_for_update().filter(
+        fast_track_competition_id=competition_id,
+        fast_track_top__gt=0,
+        status=Call.Status.PUBLISHED,
+        closes_at__gt=timezone.now(),
+    )
+    ranked = sorted(ranking, key=lambda entry: entry["rank"])
+    for call in calls:
+        for entry in [e for e in ranked if e["rank"] <= call.fast_track_top and e.get("organisation_id")]:
+            organisation = Organisation.objects.filter(pk=entry["organisation_id"]).first()
+            if organisation is None:
+                continue
+            invitation, created = FastTrackInvitation.objects.get_or_create(
+                call=call,
+                organisation=organisation,
+                defaults={
+                    "competition_id": competition_id,
+                    "phase_id": phase_id,
+                    "team_name": entry["team_name"],
+                    "rank": entry["rank"],
+                },
+            )
+            if created:
+                publish(FastTrackInvited.of(invitation), key=call.pk)
+                invited.append(invitation)
+    return invited

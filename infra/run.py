@@ -23,8 +23,9 @@ from services.scorer.gpu import GpuDevice, gpu_env, gpus_detect
 
 PYTHON = sys.executable
 MANAGE = [PYTHON, str(REPO_ROOT / "manage.py")]
-# "scorer" dispatches received submissions to the scoring queues; "competitions" applies the job events.
-SERVICES = ("relay", "notifier", "indexer", "scorer", "competitions")
+# "scorer" dispatches received submissions to the scoring queues; "competitions" applies the job events;
+# "funds" runs the fast track (closed phases → invitations).
+SERVICES = ("relay", "notifier", "indexer", "scorer", "competitions", "funds")
 
 
 class RunError(Exception):

@@ -115,6 +115,17 @@ def _submission(fact: str, title: str | Promise) -> Callable[[Any], Message]:
     return render
 
 
+def _fast_track(event: Any) -> Message:
+    """funds.fast_track.invited.v1: the members of an organisation whose team ranked high hear of the call."""
+    url = path_for_reader(event.url)
+    names = {"call": event.call_title, "team": event.team_name, "rank": event.rank}
+    return Message(
+        title=Truncator(gettext("Fast track: you are invited to apply to “%(call)s”") % names).chars(200),
+        body=render_to_string("funds/email/fast_track_invited.txt", {**names, "url": f"{settings.SITE_URL}{url}"}),
+        url=url,
+    )
+
+
 KINDS: dict[str, Kind] = {
     kind.event_type: kind
     for kind in [
@@ -157,6 +168,8 @@ KINDS: dict[str, Kind] = {
             _("Your submission failed"),
             _submission("failed", _("Your submission to “%(competition)s” failed")),
         ),
+        # Funds: organisations whose team ranked high are invited to the linked call.
+        Kind("funds.fast_track.invited.v1", _("A fast-track invitation to a fund call"), _fast_track),
         # Matching: startups hear of the open scenarios that fit their capabilities.
         Kind("scenarios.match.suggested.v1", _("A scenario that fits your capabilities"), _match_suggested),
     ]

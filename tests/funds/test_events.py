@@ -17,7 +17,7 @@ SCHEMAS = sorted(p.name.removesuffix(".json") for p in (Path(funds.__file__).par
 
 
 def test_every_schema_has_its_event_type_on_the_funds_topic():
-    assert len(SCHEMAS) == 16
+    assert len(SCHEMAS) == 17
     for name in SCHEMAS:
         assert event_class(name).type_name == name
         assert topic_for_event(name) == topic_name("funds")
