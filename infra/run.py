@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             f"\nWanzhi is ready in {time.monotonic() - started:.1f}s\n"
             f"  site            {base}/   (English: {base}/en/)\n"
             f"  competitions    {base}/competitions/   (digits demo: {base}/competitions/digits/)\n"
+            f"  fund calls      {base}/funds/   (managers and reviewers: {base}/funds/manage/)\n"
             f"  search          {base}/search/   scenario calls {base}/scenarios/\n"
             f"  Django admin    {base}/django-admin/\n"
             f"  Wagtail admin   {base}/cms/\n"

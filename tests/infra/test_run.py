@@ -67,6 +67,7 @@ def test_make_run_serves_the_site_and_both_admins_and_ctrl_c_stops_everything(tm
         assert status_of(f"{base}/scenarios/") == 200
         assert status_of(f"{base}/competitions/digits/") == 200  # the demo competition
         assert status_of(f"{base}/api/v1/competitions/digits/leaderboard/") == 200
+        assert status_of(f"{base}/funds/") == 200  # the demo call
         assert status_of(f"{base}/search/?q=AI") == 200
         assert status_of(f"{base}/django-admin/login/") == 200
         assert status_of(f"{base}/cms/login/") == 200
