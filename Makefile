@@ -43,6 +43,7 @@ bench: $(INSTALLED)  ## benchmarks (never part of the test run); record results 
 	$(PY) bench/scoring.py
 	$(PY) bench/portal.py
 	$(PY) bench/leaderboard.py
+	$(PY) bench/funds.py
 
 stack-up: $(INSTALLED)
 	$(PY) -m infra.stack up

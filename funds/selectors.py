@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Avg, Count, F, FloatField, OuterRef, Q, QuerySet, StdDev, Subquery
+from django.db.models import Avg, Count, F, FloatField, OuterRef, Q, QuerySet, StdDev, Subquery, Window
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -398,7 +398,7 @@ def call_dashboard(
     """A call's dashboard for its managers (NotVisible for anyone else): applications per stage, one page
     of the filtered queue with ageing, score mean and spread and the review totals, outliers flagged.
 
-    Six queries whatever the number of applications (seven when the fence is not cached). The page is
+    Five queries whatever the number of applications (six when the fence is not cached). The page is
     chosen first, by id: in submission order that needs no aggregate at all, so only the page's
     applications are aggregated; ordering by the scores or keeping only the outliers aggregates every
     application of the call, in PostgreSQL. Then the page's rows and their reviews are loaded."""
@@ -417,9 +417,12 @@ def call_dashboard(
     else:
         plain = Application.objects.filter(call=call).exclude(status=Application.Status.DRAFT)
         chosen = _narrowed(plain, filters).order_by(*DASHBOARD_ORDERS["submitted"])
-    count = chosen.count()
     start = (max(page, 1) - 1) * size
-    ids = list(chosen.values_list("pk", flat=True)[start : start + size])
+    # The number matching rides along on the page's rows (a window over the whole result), so the
+    # aggregates are computed once; only a page past the end needs a count of its own.
+    picked = list(chosen.annotate(matching=Window(Count("*"))).values_list("pk", "matching")[start : start + size])
+    ids = [pk for pk, _matching in picked]
+    count = picked[0][1] if picked else (chosen.count() if start else 0)
     loaded = {application.pk: application for application in queue.filter(pk__in=ids)}
     applications = [loaded[pk] for pk in ids]
     totals: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
