@@ -43,6 +43,7 @@ def queue_rows(
     chunks, so a call of any size streams in constant memory."""
     now = now or timezone.now()
     cent = Decimal("0.01")
+    a: Any  # an Application with the queue's annotations
     for a in queue.iterator(chunk_size=CHUNK):
         mean = None if a.score_mean is None else Decimal(a.score_mean).quantize(cent)
         spread = None if a.score_spread is None else Decimal(a.score_spread).quantize(cent)

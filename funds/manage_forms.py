@@ -7,10 +7,11 @@ on the form through RefusalMixin.add_refusal.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -36,6 +37,10 @@ ORDERS = [
 def _words(value: str) -> list[str]:
     """Comma-separated words (either comma), blanks dropped."""
     return [word.strip() for word in value.replace("，", ",").split(",") if word.strip()]
+
+
+def _call_field(name: str) -> models.Field:
+    return cast(models.Field, Call._meta.get_field(name))
 
 
 class CallForm(RefusalMixin, forms.ModelForm):
@@ -71,7 +76,7 @@ class CallForm(RefusalMixin, forms.ModelForm):
             self.fields[name].required = False
 
     def _defaulted(self) -> list[str]:
-        return [name for name in CALL_FIELDS if name in self.fields and Call._meta.get_field(name).has_default()]
+        return [name for name in CALL_FIELDS if name in self.fields and _call_field(name).has_default()]
 
     def clean_eligible_regions(self) -> list[str]:
         return _words(self.cleaned_data["eligible_regions"])
@@ -83,7 +88,7 @@ class CallForm(RefusalMixin, forms.ModelForm):
         fields = {name: self.cleaned_data[name] for name in CALL_FIELDS}
         for name in self._defaulted():
             if fields[name] in (None, ""):
-                fields[name] = Call._meta.get_field(name).get_default()
+                fields[name] = _call_field(name).get_default()
         return fields
 
 
@@ -102,7 +107,7 @@ class BaseRubricFormSet(forms.BaseFormSet):
     def add_refusal(self, refusal: Any) -> None:
         """A service's refusal above the rows (its field names point into the list, not at a form)."""
         details = [message for messages in refusal.errors.values() for message in messages]
-        self._non_form_errors = self.error_class([refusal.message, *details], renderer=self.renderer)
+        self._non_form_errors = self.error_class([refusal.message, *details])
 
 
 RubricFormSet = forms.formset_factory(CriterionForm, formset=BaseRubricFormSet, extra=2, min_num=1)
@@ -154,7 +159,7 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         stages = [(value, label) for value, label in Application.Status.choices if value != Application.Status.DRAFT]
-        self.fields["status"].choices = [("", _("All stages")), *stages]
+        cast(forms.ChoiceField, self.fields["status"]).choices = [("", _("All stages")), *stages]
 
     def filters(self) -> DashboardFilters:
         if not self.is_valid():
@@ -187,7 +192,7 @@ class BulkForm(forms.Form):
     applications = IdsField(label=_("Applications"), required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("action") in ("screen", "start_review") and not data.get("applications"):
             raise forms.ValidationError(_("Tick the applications to act on."))
         return data
@@ -234,7 +239,9 @@ class ReviewerChoiceForm(RefusalMixin, forms.Form):
 
     def __init__(self, *args: Any, call: Call, reason_required: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reviewer"].queryset = get_user_model().objects.filter(review_pools=call).order_by("username")
+        cast(forms.ModelChoiceField, self.fields["reviewer"]).queryset = (
+            get_user_model().objects.filter(review_pools=call).order_by("username")
+        )
         self.fields["reason"].required = reason_required
 
 

@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +34,7 @@ from funds import exports, selectors, services
 from funds.manage_forms import (
     AmendForm,
     ApproveForm,
+    BaseRubricFormSet,
     BulkForm,
     CallForm,
     DashboardFilterForm,
@@ -150,7 +152,10 @@ def call_edit(request: HttpRequest, call_id: int) -> HttpResponse:
     call = _managed_call(request, call_id)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     form = CallForm(_posted(request, action, "terms"), instance=call)
-    rubric = RubricFormSet(_posted(request, action, "rubric"), initial=rubric_initial(call), prefix="rubric")
+    rubric = cast(
+        BaseRubricFormSet,
+        RubricFormSet(_posted(request, action, "rubric"), initial=rubric_initial(call), prefix="rubric"),
+    )
     pool = PoolForm(_posted(request, action, "pool"), initial={"pool": PoolForm.initial_for(call)})
     publish = StepForm({} if action == "publish" else None)
     by = _user(request)
@@ -172,7 +177,8 @@ def call_edit(request: HttpRequest, call_id: int) -> HttpResponse:
             messages.success(request, _("Published: applicants can now apply while the call is open."))
             return redirect("funds_manage:call", call_id=call.pk)
     except Refused as refusal:
-        {"rubric": rubric, "pool": pool, "publish": publish}.get(action, form).add_refusal(refusal)
+        shown: dict[str, Any] = {"rubric": rubric, "pool": pool, "publish": publish}
+        shown.get(action, form).add_refusal(refusal)
     context = {
         "call": call,
         "form": form,
@@ -192,12 +198,14 @@ def dashboard(request: HttpRequest, call_id: int) -> HttpResponse:
     actions; a constant number of queries whatever the number of applications."""
     call = _managed_call(request, call_id)
     filter_form = DashboardFilterForm(request.GET)
-    number = request.GET.get("page", "1")
-    number = int(number) if number.isdigit() and int(number) > 0 else 1
+    asked = request.GET.get("page", "1")
+    number = int(asked) if asked.isdigit() and int(asked) > 0 else 1
     board = selectors.call_dashboard(
         user=request.user, call=call, filters=filter_form.filters(), page=number, size=PAGE_SIZE
     )
-    page = Page(board.rows, number, Paginator(range(board.count), PAGE_SIZE))
+    # The selector counted and sliced; the paginator only does the arithmetic for the pager.
+    paginator: Paginator[Any] = Paginator(range(board.count), PAGE_SIZE)
+    page: Page[Any] = Page(board.rows, number, paginator)
     stage_labels = dict(Application.Status.choices)
     context = {
         "call": call,
@@ -221,7 +229,7 @@ def bulk(request: HttpRequest, call_id: int) -> HttpResponse:
     form = BulkForm(request.POST)
     if not form.is_valid():
         for error in form.errors.get("__all__", []) or [_("Choose an action.")]:
-            messages.error(request, error)
+            messages.error(request, str(error))
         return redirect(back)
     by = _user(request)
     action = form.cleaned_data["action"]
@@ -250,7 +258,7 @@ def bulk(request: HttpRequest, call_id: int) -> HttpResponse:
 
 
 @login_required
-def export(request: HttpRequest, call_id: int, fmt: str) -> HttpResponse:
+def export(request: HttpRequest, call_id: int, fmt: str) -> HttpResponseBase:
     """The dashboard's filtered queue, every page of it, as CSV or XLSX."""
     call = _managed_call(request, call_id)
     fence = selectors.spread_fence(call=call)
@@ -260,7 +268,9 @@ def export(request: HttpRequest, call_id: int, fmt: str) -> HttpResponse:
     rows = exports.queue_rows(queue, fence=fence)
     name = f"call-{call.pk}-{timezone.localdate():%Y%m%d}"
     if fmt == "csv":
-        response: HttpResponse = StreamingHttpResponse(exports.csv_lines(rows), content_type="text/csv; charset=utf-8")
+        response: HttpResponseBase = StreamingHttpResponse(
+            exports.csv_lines(rows), content_type="text/csv; charset=utf-8"
+        )
     else:
         response = HttpResponse(
             exports.xlsx_bytes(rows),

@@ -388,7 +388,7 @@ def dashboard_queue(
         stage_since=Subquery(entered.order_by("-at", "-id").values("at")[:1])
     )
     if filters.outliers_only:
-        queue = queue.filter(score_spread__gt=fence) if fence is not None else queue.none()
+        queue = queue.filter(Q(score_spread__gt=fence)) if fence is not None else queue.none()
     return queue.order_by(*DASHBOARD_ORDERS.get(filters.order, DASHBOARD_ORDERS["submitted"]))
 
 
@@ -423,7 +423,7 @@ def call_dashboard(
     picked = list(chosen.annotate(matching=Window(Count("*"))).values_list("pk", "matching")[start : start + size])
     ids = [pk for pk, _matching in picked]
     count = picked[0][1] if picked else (chosen.count() if start else 0)
-    loaded = {application.pk: application for application in queue.filter(pk__in=ids)}
+    loaded: dict[int, Any] = {application.pk: application for application in queue.filter(pk__in=ids)}
     applications = [loaded[pk] for pk in ids]
     totals: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
     for application_id, reviewer_id, total in (
