@@ -165,3 +165,16 @@ def test_exports_are_for_the_funds_managers_only(client, call, other_manager):
     client.force_login(other_manager)
     for name in ("funds_manage:export_csv", "funds_manage:export_xlsx"):
         assert client.get(reverse(name, kwargs={"call_id": call.pk})).status_code == 404
+
+
+def test_an_empty_call_and_a_page_past_the_end_render(client, call, manager):
+    client.force_login(manager)
+    url = reverse("funds_manage:dashboard", kwargs={"call_id": call.pk})
+
+    empty = client.get(url)
+    ApplicationFactory.create_batch(3, call=call, status=S.SUBMITTED)
+    past = client.get(url + "?page=9")
+
+    assert empty.status_code == 200 and empty.context["board"].count == 0
+    assert past.status_code == 200
+    assert (past.context["board"].count, past.context["board"].rows) == (3, [])

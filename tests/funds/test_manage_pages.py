@@ -379,3 +379,15 @@ def test_amend_plan_accept_report_and_pay(client, call, manager, reviewers, appl
 def test_an_unknown_action_is_a_404_not_a_500(client, people):
     client.force_login(people["manager"])
     assert client.post(page_of(people["application"]), {"action": "explode"}).status_code == 404
+
+
+def test_the_pages_speak_chinese_at_the_root_and_english_under_en(client, people):
+    client.force_login(people["manager"])
+    call_id = people["application"].call_id
+
+    chinese = client.get(f"/funds/manage/calls/{call_id}/dashboard/")
+    english = client.get(f"/en/funds/manage/calls/{call_id}/dashboard/")
+
+    assert chinese.status_code == english.status_code == 200
+    assert '<html lang="zh-hans"' in chinese.content.decode()
+    assert '<html lang="en"' in english.content.decode()
