@@ -26,7 +26,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -63,12 +63,13 @@ STEPS: dict[str, Callable[..., Application]] = {
     "sign_agreement": services.application_sign_agreement,
     "close": services.application_close,
 }
+# Module-level, so lazy: translated in the language of the request that shows them.
 STEP_DONE = {
-    "screen": _("Taken into screening."),
-    "start_review": _("Sent to review."),
-    "close_review": _("The review is closed; a decision is pending."),
-    "sign_agreement": _("The agreement is recorded."),
-    "close": _("The grant is closed."),
+    "screen": gettext_lazy("Taken into screening."),
+    "start_review": gettext_lazy("Sent to review."),
+    "close_review": gettext_lazy("The review is closed; a decision is pending."),
+    "sign_agreement": gettext_lazy("The agreement is recorded."),
+    "close": gettext_lazy("The grant is closed."),
 }
 
 

@@ -391,3 +391,22 @@ def test_the_pages_speak_chinese_at_the_root_and_english_under_en(client, people
     assert chinese.status_code == english.status_code == 200
     assert '<html lang="zh-hans"' in chinese.content.decode()
     assert '<html lang="en"' in english.content.decode()
+
+
+def test_ask_for_information_then_close_the_review(client, call, manager, reviewers, applicant, startup):
+    asked = ApplicationFactory(call=call, status=S.SCREENING)
+    reviewed = in_review(draft(call, startup, applicant), applicant=applicant, manager=manager)
+    assignment = services.review_assign(application=reviewed, reviewer=reviewers[0], by=manager)
+    client.force_login(manager)
+
+    early = client.post(page_of(reviewed), {"action": "close_review"}, follow=True)
+    services.review_submit(assignment=assignment, by=reviewers[0], scores={c.pk: 5 for c in call.criteria.all()})
+    closed = client.post(page_of(reviewed), {"action": "close_review"})
+    question = client.post(page_of(asked), {"action": "request_information", "info-reason": "请补充财务报表。"})
+
+    assert "Every assigned reviewer must submit a review first." in [str(m) for m in early.context["messages"]]
+    assert closed.status_code == question.status_code == 302
+    reviewed.refresh_from_db()
+    asked.refresh_from_db()
+    assert (reviewed.status, asked.status) == (S.DECISION_PENDING, S.MORE_INFORMATION)
+    assert asked.trail.get(action="request_information").reason == "请补充财务报表。"
