@@ -3,10 +3,8 @@ check the rules, keep quotas and leaderboards right, audit host actions and publ
 
 Hidden data files show their name and checksum only: the admin never links to them."""
 
-from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from competitions.models import (
     AuditEntry,
@@ -18,29 +16,7 @@ from competitions.models import (
     Team,
     TeamMembership,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from hub.admin import ReadOnlyAdmin, ReadOnlyInline
 
 
 class PhaseInline(ReadOnlyInline):

@@ -1,10 +1,8 @@
 """Django admin for funds: read-only, because every change must go through the services (which check
 who may act, keep the budgets under their locks, append to the audit trail and publish events)."""
 
-from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from funds.models import (
     Application,
@@ -20,29 +18,7 @@ from funds.models import (
     RubricCriterion,
     Tranche,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from hub.admin import ReadOnlyAdmin, ReadOnlyInline
 
 
 class CriterionInline(ReadOnlyInline):
