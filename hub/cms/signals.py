@@ -12,9 +12,11 @@ from django.db.models.signals import post_delete
 from wagtail.models import Page
 from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
-from hub.cms.cache import invalidate_pages_on_commit
+from hub.cms.cache import invalidate_pages, invalidate_pages_on_commit
 from hub.cms.events import PagePublished, PageUnpublished, next_page_version, page_type
+from hub.cms.selectors import HOME_SECTIONS
 from hub.events.publish import publish
+from hub.search.services import documents_changed
 
 
 def on_page_published(sender: Any, instance: Page, **kwargs: Any) -> None:
@@ -47,9 +49,16 @@ def on_page_moved_or_deleted(sender: Any, **kwargs: Any) -> None:
     invalidate_pages_on_commit()
 
 
+def on_documents_changed(sender: Any, kinds: set[str], **kwargs: Any) -> None:
+    """The home page shows other contexts' items from the search read model: a change there is a publish."""
+    if kinds & {section.kind for section in HOME_SECTIONS}:
+        invalidate_pages()
+
+
 def connect() -> None:
     page_published.connect(on_page_published, dispatch_uid="cms-page-published-event")
     page_unpublished.connect(on_page_unpublished, dispatch_uid="cms-page-unpublished-event")
     page_slug_changed.connect(on_page_moved_or_deleted, dispatch_uid="cms-page-slug-changed-cache")
     post_page_move.connect(on_page_moved_or_deleted, dispatch_uid="cms-page-moved-cache")
     post_delete.connect(on_page_moved_or_deleted, sender=Page, dispatch_uid="cms-page-deleted-cache")
+    documents_changed.connect(on_documents_changed, dispatch_uid="cms-home-read-model-cache")

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
+from django.dispatch import Signal
 
 from hub.search.indices import get_kind
 from hub.search.models import CHANGE_SEQUENCE
@@ -33,6 +34,10 @@ class StoredDocument:
     source: dict[str, Any]
     deleted: bool
 
+
+# Sent once the transaction that changed the read model commits, with `kinds` (a set of kind names):
+# pages that show read-model items (the home page) drop their cached copies.
+documents_changed = Signal()
 
 _UPSERT = f"""
 INSERT INTO search_searchdocument AS d (kind, doc_id, version, source, deleted, indexed_version, updated_at, change_seq)
@@ -79,6 +84,9 @@ def documents_apply(*, changes: Iterable[DocumentChange]) -> list[StoredDocument
         cursor.execute(_UPSERT, [json.dumps(rows, ensure_ascii=False)])
         # Only the keys come back: the rows written are the ones sent, so their JSON need not be read again.
         written = cursor.fetchall()
+    if written:
+        kinds = {kind for kind, _doc_id in written}
+        transaction.on_commit(lambda: documents_changed.send(sender=StoredDocument, kinds=kinds))
     return [documents[(kind, doc_id)] for kind, doc_id in written]
 
 

@@ -6,6 +6,8 @@ from channels.testing import HttpCommunicator
 from django.db import connection
 
 from hub.asgi import application
+from hub.search.indices import COMPETITIONS, ORGANISATIONS
+from hub.search.services import DocumentChange, documents_apply
 from tests.factories import UserFactory
 from tests.hub.cms import pages
 
@@ -103,3 +105,18 @@ def test_a_page_with_a_query_string_is_cached_per_query():
     assert get(f"{library.url}?topic=工业")[1] == "miss"
     assert get(f"{library.url}?topic=教育")[1] == "miss"
     assert get(f"{library.url}?topic=工业")[1] == "hit"
+
+
+def test_a_new_item_of_another_context_empties_the_cached_home_page(django_capture_on_commit_callbacks):
+    home = pages.home()
+    assert [get(home.url)[1], get(home.url)[1]] == ["miss", "hit"]
+    source = COMPETITIONS.document(
+        title="新比赛", url="/competitions/new/", date="2026-11-27", competition_status="running"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        documents_apply(changes=[DocumentChange(COMPETITIONS.name, "1", 1, source)])
+    _status, state, body = get(home.url)
+    assert state == "miss" and "新比赛" in body
+    with django_capture_on_commit_callbacks(execute=True):  # organisations are not on the home page
+        documents_apply(changes=[DocumentChange(ORGANISATIONS.name, "9", 1, ORGANISATIONS.document(title="某公司"))])
+    assert get(home.url)[1] == "hit"
