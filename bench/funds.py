@@ -30,15 +30,12 @@ The last line printed is one JSON object.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
-import os
 import random
 import statistics
 import sys
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make hub/, funds/ and infra/ importable
 
-from bench.events import create_database, drop_database, percentile  # noqa: E402
+from bench.events import django_stack, percentile  # noqa: E402
 
 DATA_DIR = ROOT / "bench" / "out" / "stack-funds"  # bench/out is git-ignored
 SIZES = (1_000, 10_000)
@@ -66,43 +63,6 @@ STAGES = [
     ("rejected", 15),
     ("withdrawn", 5),
 ]
-
-
-@contextlib.contextmanager
-def bench_stack() -> Iterator[None]:
-    """PostgreSQL and Redis up, a fresh database migrated, Django set up; all stopped and dropped after."""
-    from infra.stack import Stack
-
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    stack = Stack(DATA_DIR, ports="auto", fast=True, parts=("postgres", "redis"))
-    urls = stack.up()
-    database = None
-    try:
-        database, database_url = create_database(urls["DATABASE_URL"])
-        os.environ.update(urls)
-        os.environ["DATABASE_URL"] = database_url
-        os.environ["WANZHI_ENV_FILE"] = str(DATA_DIR / "no-such.env")  # never read a dev stack's URLs
-        os.environ["DJANGO_SETTINGS_MODULE"] = "hub.settings"
-        os.environ["DJANGO_DEBUG"] = "false"  # DEBUG keeps every query in memory
-        os.environ["STATIC_MANIFEST"] = "0"  # pages link static files without a collectstatic run
-        os.environ.setdefault("LOG_LEVEL", "WARNING")
-        import django
-        from django.core.management import call_command
-
-        django.setup()
-        started = time.perf_counter()
-        call_command("migrate", verbosity=0)
-        print(f"stack up (PostgreSQL, Redis); database migrated in {time.perf_counter() - started:.1f} s")
-        yield
-    finally:
-        try:
-            if database:
-                from django.db import connections
-
-                connections.close_all()
-                drop_database(urls["DATABASE_URL"], database)
-        finally:
-            stack.down()
 
 
 def build_call() -> tuple[Any, Any, list[Any], list[Any]]:
@@ -267,7 +227,7 @@ def measure(client: Any, url: str, mix: list[Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    with bench_stack():
+    with django_stack(DATA_DIR):
         from django.test import Client
         from django.urls import reverse
 

@@ -51,7 +51,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make hub/, competitions/ and infra/ importable
 
-from bench.events import create_database, drop_database, percentile  # noqa: E402
+from bench.events import django_stack, percentile  # noqa: E402
 
 DATA_DIR = ROOT / "bench" / "out" / "stack-leaderboard"  # bench/out is git-ignored
 TEAMS = 10_000
@@ -62,45 +62,6 @@ PAGE_SIZE = 50
 ADDRESSES = 1_000
 CHECK_TEAMS = 50
 BATCH = 5_000
-
-
-@contextlib.contextmanager
-def bench_stack() -> Iterator[None]:
-    """PostgreSQL and Redis up, a fresh database migrated, Django set up; all stopped and dropped after."""
-    from infra.stack import Stack
-
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    stack = Stack(DATA_DIR, ports="auto", fast=True, parts=("postgres", "redis"))
-    urls = stack.up()
-    database = None
-    try:
-        database, database_url = create_database(urls["DATABASE_URL"])
-        os.environ.update(urls)
-        os.environ["DATABASE_URL"] = database_url
-        os.environ["WANZHI_ENV_FILE"] = str(DATA_DIR / "no-such.env")  # never read a dev stack's URLs
-        os.environ["DJANGO_SETTINGS_MODULE"] = "hub.settings"
-        os.environ["DJANGO_DEBUG"] = "false"  # DEBUG keeps every query in memory
-        os.environ.setdefault("LOG_LEVEL", "WARNING")
-        import django
-        from django.core.management import call_command
-
-        django.setup()
-        started = time.perf_counter()
-        call_command("migrate", verbosity=0)
-        print(f"stack up (PostgreSQL, Redis); database migrated in {time.perf_counter() - started:.1f} s")
-        yield
-    finally:
-        try:
-            if database:
-                from django.db import connections
-
-                connections.close_all()
-                drop_database(urls["DATABASE_URL"], database)
-        finally:
-            stack.down()
-
-
-# --------------------------------------------------------------------------- data
 
 
 def build(teams: int, per_team: int) -> Any:
@@ -342,7 +303,7 @@ def main() -> None:
     args = parser.parse_args()
     # A SIGTERM to the benchmark unwinds through the finally blocks, so the stack stops too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    with bench_stack():
+    with django_stack(DATA_DIR):
         phase = build(args.teams, args.per_team)
         result = measure(
             phase,
