@@ -5,6 +5,7 @@ environment variables always win over that file, so pointing at a real
 PostgreSQL, Redis, Kafka or Elasticsearch is a matter of setting the URL.
 """
 
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "hub.search",
     "competitions",
     "funds",
+    "funds.credit",
     "services.scorer",
     "wagtail.contrib.forms",
     "wagtail.contrib.simple_translation",
@@ -127,6 +129,13 @@ ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="http://127.0.0.1:19200
 # Prefixes every search index and alias (hub/search/indices.py), like KAFKA_TOPIC_PREFIX for topics.
 SEARCH_INDEX_PREFIX = env.str("SEARCH_INDEX_PREFIX", default="wanzhi-")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:18420")
+# Development keys work with the local fake Stripe (localstripe); production sets Stripe's own.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_wanzhi_local")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_wanzhi_local")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_wanzhi_local_development")
+# Against the fake Stripe, the payment page takes Stripe's test card numbers itself (and shows a 3-D Secure
+# test step); against Stripe, Stripe's Payment Element takes the card in the browser.
+STRIPE_TEST_CARDS = env.bool("STRIPE_TEST_CARDS", default="api.stripe.com" not in STRIPE_API_BASE)
 
 # --- Event backbone (hub/events) -----------------------------------------------
 EVENTS = {
@@ -173,6 +182,17 @@ CELERY_BEAT_SCHEDULE = {
     "events-outbox-prune": {"task": "hub.events.tasks.outbox_prune", "schedule": 3600.0},
     "cms-publish-scheduled": {"task": "hub.cms.tasks.publish_scheduled_pages", "schedule": 60.0},
     "scoring-watchdog": {"task": "services.scorer.tasks.watchdog", "schedule": 15.0},
+}
+
+# --- Compute credit (funds.credit) ------------------------------------------------
+COMPUTE_CREDIT = {
+    "CURRENCY": "cny",
+    # What an hour of metered compute costs: a GPU hour is the scoring job's wall time on its GPU,
+    # a CPU hour the CPU time of its processes.
+    "CPU_HOUR_PRICE": Decimal(env.str("COMPUTE_CPU_HOUR_PRICE", default="0.60")),
+    "GPU_HOUR_PRICE": Decimal(env.str("COMPUTE_GPU_HOUR_PRICE", default="12.00")),
+    "MIN_PURCHASE": Decimal(env.str("COMPUTE_MIN_PURCHASE", default="10.00")),
+    "MAX_PURCHASE": Decimal(env.str("COMPUTE_MAX_PURCHASE", default="100000.00")),
 }
 
 # --- Auth ----------------------------------------------------------------------
@@ -286,5 +306,6 @@ LOGGING = {
     "loggers": {
         "kafka": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},  # it logs every request at INFO
     },
 }

@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/v1/search/", include("hub.search.api.urls")),
     path("api/v1/auth/", include("hub.api.urls")),
     path("api/v1/competitions/", include("competitions.api.urls")),
+    path("webhooks/stripe/", include("funds.credit.webhook_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -47,6 +48,7 @@ urlpatterns += i18n_patterns(
     path("competitions/", include("competitions.urls")),
     path("host/competitions/", include("competitions.host_urls")),
     path("funds/manage/", include("funds.manage_urls")),
+    path("funds/credit/", include("funds.credit.urls")),
     path("funds/", include("funds.urls")),
     path("", include("hub.cms.urls")),
     # Wagtail's own routes, with its page view wrapped in the anonymous page cache.

@@ -27,7 +27,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     if any(arg in ("--help", "-h", "--version") for arg in args):
         return
     _data_dir = Path(os.environ.get("WANZHI_TEST_STACK_DIR", ROOT / ".stack-test")) / str(os.getpid())
-    _stack = Stack(_data_dir, ports="auto", fast=True, parts=("postgres", "redis", "kafka", "search"))
+    _stack = Stack(_data_dir, ports="auto", fast=True, parts=("postgres", "redis", "kafka", "search", "stripe"))
     os.environ.update(_stack.up())
     # Never read the development stack's env file, and keep this run's topics apart from any other's.
     os.environ["WANZHI_ENV_FILE"] = str(_data_dir / "unused.env")
