@@ -10,6 +10,8 @@ from pathlib import Path
 
 import psutil
 
+from hub.events.registry import consumers
+from infra.run import background_commands
 from infra.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,3 +81,16 @@ def test_make_run_serves_the_site_and_both_admins_and_ctrl_c_stops_everything(tm
     alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert alive == []
     assert "stopping" in run.stdout.read()
+
+
+def test_make_run_runs_the_relay_alone_and_every_consumer_in_one_process(tmp_path):
+    services = {
+        name: argv[argv.index("run_service") + 1 :]
+        for name, argv in background_commands(tmp_path, gpus=[]).items()
+        if "run_service" in argv
+    }
+    assert set(services) == {"relay", "consumers"}
+    assert services["relay"] == ["relay"]
+    # Every consumer group a context registers, and the service packages that consume events.
+    assert set(services["consumers"]) == {*consumers(), "notifier", "indexer"}
+    assert len(services["consumers"]) == len(set(services["consumers"]))
