@@ -110,6 +110,7 @@ class SubmissionReceived(Event):
     scoring_config: dict[str, Any]
     created_at: str
     scoring_round: int
+    organisation_id: int | None = None  # whose compute credit pays for the scoring (funds meters it)
 
     @classmethod
     def of(cls, submission: Submission) -> Self:
@@ -129,6 +130,7 @@ class SubmissionReceived(Event):
             scoring_config=phase.scoring_config,
             created_at=submission.created_at.isoformat(),
             scoring_round=submission.scoring_round,
+            organisation_id=submission.team.organisation_id,
         )
 
 

@@ -58,10 +58,14 @@ class JobFinished(Event):
     cpu_seconds: float
     peak_memory_bytes: int
     reproducibility: dict[str, Any]
+    organisation_id: int | None = None
 
     @classmethod
-    def from_report(cls, *, job_id: str, submission_id: int, report: ScoreReport) -> JobFinished:
-        """The event for a finished scoring: scores per split, the interval, metering and the record."""
+    def from_report(
+        cls, *, job_id: str, submission_id: int, report: ScoreReport, organisation_id: int | None = None
+    ) -> JobFinished:
+        """The event for a finished scoring: scores per split, the interval, metering (charged by funds to
+        `organisation_id`'s compute credit) and the record."""
         ci = report.primary_ci
         primary_ci = None
         if ci is not None and ci.low == ci.low:  # NaN: no resample was defined
@@ -84,6 +88,7 @@ class JobFinished(Event):
             cpu_seconds=report.cpu_seconds,
             peak_memory_bytes=report.peak_memory_bytes,
             reproducibility=report.reproducibility,
+            organisation_id=organisation_id,
         )
 
 

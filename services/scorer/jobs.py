@@ -174,7 +174,12 @@ def job_run(*, job_id: str, worker: str) -> str:
     event: JobFinished | JobFailed
     try:
         report = _score(claim, work_dir=work_dir, on_progress=heartbeat.progress)
-        event = JobFinished.from_report(job_id=claim.job_id, submission_id=claim.submission_id, report=report)
+        event = JobFinished.from_report(
+            job_id=claim.job_id,
+            submission_id=claim.submission_id,
+            report=report,
+            organisation_id=claim.payload.get("organisation_id"),
+        )
     except ScoringFailed as failure:
         event = failed_event(claim.job_id, claim.submission_id, failure)
     except SoftTimeLimitExceeded:
