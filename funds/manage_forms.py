@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from funds.models import Application, Call, PoolReviewer, RubricCriterion
+from funds.models import Application, ApplicationForm, Call, PoolReviewer, RubricCriterion
 from funds.selectors import DashboardFilters
 from funds.services import CALL_FIELDS
 from hub.accounts.models import Organisation
@@ -71,6 +71,9 @@ class CallForm(RefusalMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["eligible_regions"] = ", ".join(self.instance.eligible_regions)
+        # Only a published form has a frozen version for applicants to answer; a draft one is not offered.
+        form_field = cast(forms.ModelChoiceField, self.fields["form"])
+        form_field.queryset = ApplicationForm.objects.filter(live=True).order_by("name")
         # A term with a default (reviewers per application, the fast track...) may be left empty.
         for name in self._defaulted():
             self.fields[name].required = False

@@ -4,16 +4,27 @@ and conflicts, amendments, tranches, milestone reports and payments."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from funds import services
-from funds.models import Application, ApplicationEvent, Call, Conflict, MilestoneReport, Payment, ReviewAssignment
+from funds.models import (
+    Application,
+    ApplicationEvent,
+    ApplicationForm,
+    Call,
+    Conflict,
+    MilestoneReport,
+    Payment,
+    ReviewAssignment,
+)
 from tests.factories import UserFactory
 from tests.funds.factories import ApplicationFactory, CallFactory
 from tests.funds.support import approved, decision_pending, draft, in_review, two_tranches
+from tests.funds.test_forms_builder import BASIC, published_form
 
 pytestmark = pytest.mark.django_db
 
@@ -180,6 +191,29 @@ def test_an_unknown_reviewer_in_the_pool_is_a_field_error(client, fund, manager)
     )
     assert "No such user: nobody" in response.context["pool"].errors["pool"][0]
     assert not call.pool.exists()
+
+
+def test_the_call_form_offers_only_published_application_forms(client, fund, manager):
+    published = published_form(BASIC, name="已发布申请表")
+    unpublished = ApplicationForm.objects.create(name="未发布申请表", fields=BASIC, live=False)
+    client.force_login(manager)
+    url = reverse("funds_manage:call_create", kwargs={"fund_id": fund.pk})
+
+    offered = client.get(url).context["form"].fields["form"].queryset
+    refused = client.post(
+        url,
+        {
+            "title": "未发布表单征集",
+            "opens_at": "2026-12-01T09:00",
+            "closes_at": "2027-01-31T17:00",
+            "budget_envelope": "2000000",
+            "form": str(unpublished.pk),
+        },
+    )
+
+    assert list(offered) == [published]
+    assert refused.status_code == 400 and "form" in refused.context["form"].errors
+    assert not Call.objects.filter(title="未发布表单征集").exists()
 
 
 # --- the dashboard's bulk actions ----------------------------------------------------------------------
@@ -374,6 +408,16 @@ def test_amend_plan_accept_report_and_pay(client, call, manager, reviewers, appl
     assert MilestoneReport.objects.get(pk=report.pk).status == MilestoneReport.Status.ACCEPTED
     assert Payment.objects.get(tranche=first).reference == "ZF-2027-001"
     assert application.trail.get(action="amend").reason == "预算调整"
+
+
+def test_a_steps_message_is_a_list_inside_a_status_region(client, call, manager):
+    """role="status" on the list itself took its list role away (axe: listitem outside a list)."""
+    application = ApplicationFactory(call=call, status=S.SUBMITTED)
+    client.force_login(manager)
+
+    html = client.post(page_of(application), {"action": "screen"}, follow=True).content.decode()
+
+    assert re.search(r'<div role="status"><ul class="messages"><li class="success">[^<]+</li></ul></div>', html)
 
 
 def test_an_unknown_action_is_a_404_not_a_500(client, people):
