@@ -1,25 +1,22 @@
 """The demo competition: handwritten digits (scikit-learn's bundled set), with hidden test labels, public
 training data, a sample submission, a baseline predictions CSV and a baseline ONNX model, so that a new user
 can submit and see a score within a minute. Made through the services (so events flow); runs after
-hub.accounts's demo, whose organisations and users it uses; safe to run again.
+hub.accounts's demo, whose organisations and users it uses; safe to run again. The baseline is shipped, not
+trained here (competitions/digits.py makes it).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import tempfile
-import warnings
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from competitions.digits import BASELINE_MODEL, BASELINE_PREDICTIONS, digits_task
 from competitions.models import Competition, Phase, TeamMembership
 from competitions.services import (
     baseline_set,
@@ -39,7 +36,6 @@ from services.scorer.runners import RunContext
 from services.scorer.scoring import submission_score
 
 SLUG = "digits"
-TRAIN_ROWS = 1200  # of 1,797; the other 597 are the hidden test set
 HOST_ORGANISATION = "合肥未来智能研究院"
 SCORING = ScoringConfig(
     output="label",
@@ -50,63 +46,6 @@ SCORING = ScoringConfig(
 )
 
 
-@dataclass(frozen=True)
-class DigitsTask:
-    """The digits split for the competition, and everything a host or entrant file is made of."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    test_ids: list[str]
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-    def labels_csv(self) -> bytes:
-        return _csv(["id", "label"], zip(self.test_ids, self.y_test.tolist(), strict=True))
-
-    def inputs_npz(self) -> bytes:
-        buffer = io.BytesIO()
-        np.savez(buffer, id=np.array(self.test_ids), x=self.x_test)
-        return buffer.getvalue()
-
-    def training_csv(self) -> bytes:
-        header = ["label", *(f"pixel{i}" for i in range(self.x_train.shape[1]))]
-        return _csv(header, ([int(y), *map(int, x)] for x, y in zip(self.x_train, self.y_train, strict=True)))
-
-    def test_inputs_csv(self) -> bytes:
-        """The test inputs without labels, for entrants who predict offline and upload a predictions file."""
-        header = ["id", *(f"pixel{i}" for i in range(self.x_test.shape[1]))]
-        return _csv(header, ([i, *map(int, x)] for i, x in zip(self.test_ids, self.x_test, strict=True)))
-
-    def predictions_csv(self, predicted: np.ndarray) -> bytes:
-        return _csv(["id", "prediction"], zip(self.test_ids, predicted.tolist(), strict=True))
-
-
-def digits_task() -> DigitsTask:
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x = x.astype(np.float32)
-    return DigitsTask(
-        x_train=x[:TRAIN_ROWS],
-        y_train=y[:TRAIN_ROWS],
-        test_ids=[f"d{i:04d}" for i in range(len(y) - TRAIN_ROWS)],
-        x_test=x[TRAIN_ROWS:],
-        y_test=y[TRAIN_ROWS:],
-    )
-
-
-def baseline_model(task: DigitsTask) -> tuple[bytes, np.ndarray]:
-    """A logistic regression as ONNX (skl2onnx; labels and probabilities, no zipmap) and its test predictions."""
-    from skl2onnx import to_onnx
-    from sklearn.linear_model import LogisticRegression
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence chatter; a baseline only needs to be decent
-        model = LogisticRegression(max_iter=300).fit(task.x_train, task.y_train)
-    onnx = to_onnx(model, task.x_train[:1], options={id(model): {"zipmap": False}}, target_opset=17)
-    return onnx.SerializeToString(), model.predict(task.x_test)
-
-
 def load() -> Iterator[str]:
     if Competition.objects.filter(slug=SLUG).exists():
         yield f"  competition  /competitions/{SLUG}/ (already loaded)"
@@ -114,7 +53,7 @@ def load() -> Iterator[str]:
     host_user = User.objects.get(username="host")
     host = Organisation.objects.get(name=HOST_ORGANISATION)
     task = digits_task()
-    model, predicted = baseline_model(task)
+    predictions = BASELINE_PREDICTIONS.read_bytes()
     with transaction.atomic():
         competition = competition_create(
             host=host,
@@ -175,8 +114,12 @@ def load() -> Iterator[str]:
         starter_files = [
             ("train.csv", task.training_csv(), "训练数据：label 与 64 个像素值 / Training data: label and 64 pixels"),
             ("test_inputs.csv", task.test_inputs_csv(), "测试输入（无标签）/ Test inputs (no labels)"),
-            ("baseline_predictions.csv", task.predictions_csv(predicted), "基线预测文件 / Baseline predictions"),
-            ("baseline_model.onnx", model, "基线 ONNX 模型（逻辑回归）/ Baseline ONNX model (logistic regression)"),
+            ("baseline_predictions.csv", predictions, "基线预测文件 / Baseline predictions"),
+            (
+                "baseline_model.onnx",
+                BASELINE_MODEL.read_bytes(),
+                "基线 ONNX 模型（逻辑回归）/ Baseline ONNX model (logistic regression)",
+            ),
         ]
         for name, content, description in starter_files:
             phase_training_file_add(
@@ -187,7 +130,7 @@ def load() -> Iterator[str]:
             by=host_user,
             name="逻辑回归基线",
             name_en="Logistic regression baseline",
-            scores=_scores(phase, task.predictions_csv(predicted)),
+            scores=_scores(phase, predictions),
         )
         competition_publish(competition=competition, by=host_user)
         competition_set_status(competition=competition, by=host_user, status=Competition.Status.RUNNING)
@@ -212,11 +155,3 @@ def _scores(phase: Phase, predictions: bytes) -> dict[str, dict[str, float]]:
             context=RunContext(work_dir=Path(directory) / "work"),
         )
     return report.scores
-
-
-def _csv(header: list[str], rows: Iterable[Iterable[object]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
