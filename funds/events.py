@@ -2,15 +2,26 @@
 
 Keys: a call's events are keyed by the call id; an application's, its reviews' and its tranches' by the
 application id, so that consumers see them in the order they happened. Events carry ids, statuses and
-amounts (as decimal strings, never floats): no names, answers, comments or reasons, which stay behind
-the selectors' permission checks.
+amounts (as decimal strings, never floats): no answers, review comments or internal reasons, which stay
+behind the selectors' permission checks; the only text a manager wrote that travels is what they
+addressed to the applicants (a question, a decision's reason), for the notifier to pass on to them.
+Events that tell people something also carry what the notifier says:
+`recipients` (user ids, chosen by funds.services, never the actor), the titles of the call and the
+application and the page to open, in the default language; never who applied, which a blind call's
+reviewers may not learn. The fields added for the notifier are optional in the schemas (v1 events
+written before them decode, and tell nobody).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import KW_ONLY, dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Self
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
 
 from hub.events.registry import Event, event_type, handles
 
@@ -22,6 +33,13 @@ CONSUMER = "funds"
 
 def _amount(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
+
+
+def _path(name: str, pk: int) -> str:
+    """A funds page's path in the default language, whatever language the request that acted was in:
+    readers of the event localise it themselves (hub.i18n.path_for_reader)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return reverse(name, args=[pk])
 
 
 @event_type("funds.call.published.v1")
@@ -75,7 +93,9 @@ class CallPublished(Event):
 @dataclass(frozen=True)
 class ApplicationStep(Event):
     """An application took a step of the workflow (funds.workflow): from which status to which, when.
-    `organisation_id` is the applicant organisation (consumers tell its members)."""
+    `organisation_id` is the applicant organisation. `recipients` are the people the notifier tells of
+    this step (funds.services decides who: the applicants, or the fund's managers, never the actor);
+    `url` is the applicants' page of the application, `manage_url` the managers'."""
 
     application_id: int
     call_id: int
@@ -84,9 +104,28 @@ class ApplicationStep(Event):
     from_status: str
     to_status: str
     at: str
+    # What the notifier says: keyword-only (step events add required fields after it) and optional
+    # (events written before these fields decode, and tell nobody).
+    _: KW_ONLY
+    title: str = ""
+    call_title: str = ""
+    url: str = ""
+    manage_url: str = ""
+    recipients: list[int] = field(default_factory=list)
 
     @classmethod
-    def of(cls, application: Application, *, from_status: str, at: str) -> Self:
+    def of(
+        cls,
+        application: Application,
+        *,
+        from_status: str,
+        at: str,
+        reason: str = "",
+        recipients: Iterable[int],
+        managers: Iterable[int] = (),
+    ) -> Self:
+        """The step's event; `reason` is what the actor wrote, `managers` those of `recipients` told as
+        the fund's managers (each step's event keeps what it carries of them: `own`)."""
         return cls(
             application_id=application.pk,
             call_id=application.call_id,
@@ -95,13 +134,31 @@ class ApplicationStep(Event):
             from_status=from_status,
             to_status=application.status,
             at=at,
+            title=application.title,
+            call_title=application.call.title,
+            url=_path("funds:application", application.pk),
+            manage_url=_path("funds_manage:application", application.pk),
+            recipients=sorted(set(recipients)),
+            **cls.own(application, reason=reason, managers=managers),
         )
+
+    @classmethod
+    def own(cls, application: Application, *, reason: str, managers: Iterable[int]) -> dict[str, Any]:
+        """The fields this step's event adds to those of every step."""
+        return {}
 
 
 @event_type("funds.application.submitted.v1")
 @dataclass(frozen=True)
 class ApplicationSubmitted(ApplicationStep):
-    """The applicant submitted the application."""
+    """The applicant submitted the application: the other applicants get their receipt, the fund's
+    managers (`managers`, the rest of `recipients`) hear of a new application."""
+
+    managers: list[int] = field(default_factory=list)
+
+    @classmethod
+    def own(cls, application: Application, *, reason: str, managers: Iterable[int]) -> dict[str, Any]:
+        return {"managers": sorted(set(managers))}
 
 
 @event_type("funds.application.screened.v1")
@@ -113,7 +170,14 @@ class ApplicationScreened(ApplicationStep):
 @event_type("funds.application.more_information_requested.v1")
 @dataclass(frozen=True)
 class ApplicationMoreInformationRequested(ApplicationStep):
-    """A manager asked the applicant for more information (the question itself stays in the trail)."""
+    """A manager asked the applicants for more information; `question` is what they asked, which the
+    notifier passes on to the applicants (who read it on their page too)."""
+
+    question: str = ""
+
+    @classmethod
+    def own(cls, application: Application, *, reason: str, managers: Iterable[int]) -> dict[str, Any]:
+        return {"question": reason}
 
 
 @event_type("funds.application.information_provided.v1")
@@ -137,15 +201,20 @@ class ApplicationReviewClosed(ApplicationStep):
 @event_type("funds.application.decided.v1")
 @dataclass(frozen=True)
 class ApplicationDecided(ApplicationStep):
-    """Approved (with the amount committed) or rejected."""
+    """Approved (with the amount committed) or rejected; `reason` is the manager's reason, written for the
+    applicants, whom the notifier tells."""
 
     decision: str
     approved_amount: str | None
+    reason: str = ""
 
     @classmethod
-    def of(cls, application: Application, *, from_status: str, at: str) -> Self:
-        step = ApplicationStep.of(application, from_status=from_status, at=at)
-        return cls(**step.to_data(), decision=application.status, approved_amount=_amount(application.approved_amount))
+    def own(cls, application: Application, *, reason: str, managers: Iterable[int]) -> dict[str, Any]:
+        return {
+            "decision": application.status,
+            "approved_amount": _amount(application.approved_amount),
+            "reason": reason,
+        }
 
 
 @event_type("funds.application.withdrawn.v1")
@@ -217,7 +286,9 @@ class ApplicationAmended(Event):
 @event_type("funds.review.assigned.v1")
 @dataclass(frozen=True)
 class ReviewAssigned(Event):
-    """A reviewer was asked to review an application (by the automatic assignment or by hand)."""
+    """A reviewer was asked to review an application (by the automatic assignment or by hand); the
+    reviewer (`recipients`, unless they assigned themselves) is told, with the titles a blind reviewer may
+    read and `url`, their review page."""
 
     assignment_id: int
     application_id: int
@@ -225,23 +296,34 @@ class ReviewAssigned(Event):
     reviewer_id: int
     manual: bool
     at: str
+    title: str = ""
+    call_title: str = ""
+    url: str = ""
+    recipients: list[int] = field(default_factory=list)
 
     @classmethod
-    def of(cls, assignment: ReviewAssignment) -> Self:
+    def of(cls, assignment: ReviewAssignment, *, recipients: Iterable[int]) -> Self:
+        application = assignment.application
         return cls(
             assignment_id=assignment.pk,
-            application_id=assignment.application_id,
-            call_id=assignment.application.call_id,
+            application_id=application.pk,
+            call_id=application.call_id,
             reviewer_id=assignment.reviewer_id,
             manual=assignment.manual,
             at=assignment.assigned_at.isoformat(),
+            title=application.title,
+            call_title=application.call.title,
+            url=_path("funds_manage:review", application.pk),
+            recipients=sorted(set(recipients)),
         )
 
 
 @event_type("funds.review.submitted.v1")
 @dataclass(frozen=True)
 class ReviewSubmitted(Event):
-    """A reviewer submitted their review; `total` is its weighted score out of 100."""
+    """A reviewer submitted their review; `total` is its weighted score out of 100. `reviews_in` of the
+    `reviews_assigned` active assignments have their review now (all in: the review can be closed); the
+    fund's managers (`recipients`) are told, with `url`, their page of the application."""
 
     review_id: int
     assignment_id: int
@@ -249,24 +331,38 @@ class ReviewSubmitted(Event):
     call_id: int
     total: str
     at: str
+    title: str = ""
+    call_title: str = ""
+    reviews_in: int = 0
+    reviews_assigned: int = 0
+    url: str = ""
+    recipients: list[int] = field(default_factory=list)
 
     @classmethod
-    def of(cls, review: Review) -> Self:
-        assignment = review.assignment
+    def of(cls, review: Review, *, recipients: Iterable[int]) -> Self:
+        application = review.assignment.application
+        active = application.assignments.filter(revoked_at__isnull=True)
         return cls(
             review_id=review.pk,
-            assignment_id=assignment.pk,
-            application_id=assignment.application_id,
-            call_id=assignment.application.call_id,
+            assignment_id=review.assignment_id,
+            application_id=application.pk,
+            call_id=application.call_id,
             total=f"{review.total:.2f}",
             at=review.submitted_at.isoformat(),
+            title=application.title,
+            call_title=application.call.title,
+            reviews_in=active.filter(review__isnull=False).count(),
+            reviews_assigned=active.count(),
+            url=_path("funds_manage:application", application.pk),
+            recipients=sorted(set(recipients)),
         )
 
 
 @event_type("funds.tranche.paid.v1")
 @dataclass(frozen=True)
 class TranchePaid(Event):
-    """A tranche was paid after its milestone report was accepted."""
+    """A tranche was paid after its milestone report was accepted; the applicants (`recipients`) are
+    told, with `url`, their page of the application."""
 
     tranche_id: int
     application_id: int
@@ -276,19 +372,28 @@ class TranchePaid(Event):
     amount: str
     reference: str
     paid_at: str
+    title: str = ""
+    call_title: str = ""
+    url: str = ""
+    recipients: list[int] = field(default_factory=list)
 
     @classmethod
-    def of(cls, tranche: Tranche) -> Self:
+    def of(cls, tranche: Tranche, *, recipients: Iterable[int]) -> Self:
         payment = tranche.payment
+        application = tranche.application
         return cls(
             tranche_id=tranche.pk,
-            application_id=tranche.application_id,
-            call_id=tranche.application.call_id,
-            fund_id=tranche.application.call.fund_id,
+            application_id=application.pk,
+            call_id=application.call_id,
+            fund_id=application.call.fund_id,
             position=tranche.position,
             amount=f"{payment.amount:.2f}",
             reference=payment.reference,
             paid_at=payment.paid_at.isoformat(),
+            title=application.title,
+            call_title=application.call.title,
+            url=_path("funds:application", application.pk),
+            recipients=sorted(set(recipients)),
         )
 
 

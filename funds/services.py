@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -55,6 +56,7 @@ from funds.models import (
     Tranche,
 )
 from funds.selectors import (
+    MANAGER_ROLES,
     StoredFile,
     active_assignment,
     actors_of,
@@ -615,7 +617,9 @@ def review_submit(*, assignment: ReviewAssignment, by: User, scores: Mapping[Any
             raise ReviewRefused(_("You have already submitted your review."), code="already_reviewed")
         clean, total = _score(application.call, scores)
         review = Review.objects.create(assignment=assignment, scores=clean, comment=comment.strip(), total=total)
-        publish(ReviewSubmitted.of(review), key=application.pk)
+        publish(
+            ReviewSubmitted.of(review, recipients=_recipients(_manager_ids(application), by=by)), key=application.pk
+        )
     return review
 
 
@@ -738,7 +742,7 @@ def tranche_pay(*, tranche: Tranche, by: User, reference: str) -> Payment:
             reason="",
             details={"tranche_id": tranche.pk, "amount": str(tranche.amount), "reference": reference},
         )
-        publish(TranchePaid.of(tranche), key=application.pk)
+        publish(TranchePaid.of(tranche, recipients=_recipients(_applicant_ids(application), by=by)), key=application.pk)
         if application.status == S.AGREEMENT:
             step = transition("start_disbursing")
             _check_step(application, by, step, "")
@@ -823,7 +827,43 @@ def _advance(
     application.status = step.target
     application.save()
     at = _trail(application, by=by, action=step.action, from_status=from_status, reason=reason, details=details)
-    publish(STEP_EVENTS[step.fact].of(application, from_status=from_status, at=at.isoformat()), key=application.pk)
+    applicants = _applicant_ids(application) if step.fact in TELL_APPLICANTS else set()
+    managers = _manager_ids(application) if step.fact in TELL_MANAGERS else set()
+    event = STEP_EVENTS[step.fact].of(
+        application,
+        from_status=from_status,
+        at=at.isoformat(),
+        reason=reason,
+        recipients=_recipients(applicants | managers, by=by),
+        managers=_recipients(managers, by=by),
+    )
+    publish(event, key=application.pk)
+
+
+# Who hears of which step (hub.notifications.kinds says what); nobody hears of the other steps.
+TELL_APPLICANTS = frozenset({"submitted", "more_information_requested", "decided", "agreement_signed", "closed"})
+TELL_MANAGERS = frozenset({"submitted", "information_provided", "withdrawn"})
+
+
+def _applicant_ids(application: Application) -> set[int]:
+    """The user who started the application and its co-applicants."""
+    return {application.created_by_id, *application.co_applicants.values_list("pk", flat=True)}
+
+
+def _manager_ids(application: Application) -> set[int]:
+    """The managers of the application's fund (funds.selectors.managed_funds, seen from the fund), less
+    those with a conflict, who do not manage this application."""
+    fund = application.call.fund
+    managers = User.objects.filter(
+        Q(managed_funds=fund)
+        | Q(memberships__organisation_id=fund.managing_organisation_id, memberships__role__in=MANAGER_ROLES)
+    ).values_list("pk", flat=True)
+    return set(managers) - conflicted_reviewers(applications=[application])[application.pk]
+
+
+def _recipients(ids: set[int], *, by: User) -> list[int]:
+    """Whom the notifier tells: the active users among `ids`, never `by` (nobody hears of their own act)."""
+    return sorted(User.objects.filter(pk__in=ids - {by.pk}, is_active=True).values_list("pk", flat=True))
 
 
 def _trail(
@@ -1055,7 +1095,7 @@ def _assign(application: Application, *, reviewer_id: int, by: User, manual: boo
     assignment = ReviewAssignment.objects.create(
         application=application, reviewer_id=reviewer_id, assigned_by=by, manual=manual
     )
-    publish(ReviewAssigned.of(assignment), key=application.pk)
+    publish(ReviewAssigned.of(assignment, recipients=_recipients({reviewer_id}, by=by)), key=application.pk)
     return assignment
 
 

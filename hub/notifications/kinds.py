@@ -32,6 +32,13 @@ class Kind:
     event_type: str
     label: str | Promise
     render: Callable[[Any], Message]
+    # Where what a recipient reads depends on their part (an applicant's receipt, a manager's new
+    # application), this renders for one recipient, by id, instead of `render`.
+    render_for: Callable[[Any, int], Message] | None = None
+
+    def message(self, event: Any, recipient: int) -> Message:
+        """What `recipient` reads of `event`, in the active language."""
+        return self.render_for(event, recipient) if self.render_for else self.render(event)
 
     @property
     def name(self) -> str:
@@ -126,6 +133,72 @@ def _fast_track(event: Any) -> Message:
     )
 
 
+def _funds(event: Any, template: str, title: str | Promise, path: str, **extra: Any) -> Message:
+    """A funds message: `title` and the body (funds/email/<template>.txt) take the event's fields (titles,
+    question, reason, amounts...) and `extra`; `path`, a default-language page, opens under the reader's
+    language. Events of blind calls carry nobody's identity, so none can show here."""
+    url = path_for_reader(path)
+    names = {**event.to_data(), **extra}
+    return Message(
+        # The application's and the call's titles take up to 200 characters each: the stored title may not.
+        title=Truncator(str(title) % names).chars(200),
+        body=render_to_string(f"funds/email/{template}.txt", {**names, "url": f"{settings.SITE_URL}{url}"}),
+        url=url,
+    )
+
+
+def _funds_step(template: str, title: str | Promise, *, to_managers: bool = False) -> Callable[[Any], Message]:
+    """A funds.application.<fact> event: the applicants hear of it on their page of the application, or
+    (`to_managers`) the fund's managers on theirs."""
+
+    def render(event: Any) -> Message:
+        return _funds(event, template, title, event.manage_url if to_managers else event.url)
+
+    return render
+
+
+def _funds_decided(event: Any) -> Message:
+    """funds.application.decided.v1: the applicants hear of the decision, with the manager's reason."""
+    if event.decision == "approved":
+        title = gettext("Your application “%(title)s” is approved")
+    else:
+        title = gettext("Your application “%(title)s” was not approved")
+    return _funds(event, "application_decided", title, event.url)
+
+
+def _review_assigned(event: Any) -> Message:
+    """funds.review.assigned.v1: the reviewer is asked to review (titles only: a blind call's reviewer may
+    not learn who applied, and the event does not say)."""
+    return _funds(event, "review_assigned", gettext("Please review “%(title)s”"), event.url)
+
+
+def _review_submitted(event: Any) -> Message:
+    """funds.review.submitted.v1: the fund's managers hear of each review, and when all are in."""
+    all_in = event.reviews_in >= event.reviews_assigned
+    if all_in:
+        title = gettext("All reviews of “%(title)s” are in")
+    else:
+        title = gettext("A review of “%(title)s” is in (%(reviews_in)s of %(reviews_assigned)s)")
+    return _funds(event, "review_submitted", title, event.url, all_in=all_in)
+
+
+def _tranche_paid(event: Any) -> Message:
+    """funds.tranche.paid.v1: the applicants hear that a tranche of their grant was paid."""
+    return _funds(event, "tranche_paid", gettext("Tranche %(position)s of “%(title)s” is paid"), event.url)
+
+
+_funds_receipt = _funds_step("application_submitted", _("Your application “%(title)s” is submitted"))
+_funds_new_application = _funds_step(
+    "application_submitted_managers", _("New application to “%(call_title)s”: “%(title)s”"), to_managers=True
+)
+
+
+def _funds_submitted_for(event: Any, recipient: int) -> Message:
+    """funds.application.submitted.v1: the fund's managers (`event.managers`) hear of a new application,
+    the applicants get their receipt."""
+    return (_funds_new_application if recipient in event.managers else _funds_receipt)(event)
+
+
 KINDS: dict[str, Kind] = {
     kind.event_type: kind
     for kind in [
@@ -170,6 +243,43 @@ KINDS: dict[str, Kind] = {
         ),
         # Funds: organisations whose team ranked high are invited to the linked call.
         Kind("funds.fast_track.invited.v1", _("A fast-track invitation to a fund call"), _fast_track),
+        # Funds applications: the applicants hear of each step that concerns them, the reviewer of an
+        # assignment, the fund's managers of what waits for them (funds.services chooses the recipients).
+        Kind(
+            "funds.application.submitted.v1",
+            _("An application submitted: your receipt, or a new one to your fund"),
+            _funds_receipt,
+            render_for=_funds_submitted_for,
+        ),
+        Kind(
+            "funds.application.more_information_requested.v1",
+            _("More information asked for your application"),
+            _funds_step("more_information_requested", _("More information is asked for “%(title)s”")),
+        ),
+        Kind(
+            "funds.application.information_provided.v1",
+            _("An applicant answered your request for information"),
+            _funds_step("information_provided", _("The applicants answered on “%(title)s”"), to_managers=True),
+        ),
+        Kind("funds.application.decided.v1", _("A decision on your application"), _funds_decided),
+        Kind(
+            "funds.application.withdrawn.v1",
+            _("An application to your fund withdrawn"),
+            _funds_step("application_withdrawn", _("“%(title)s” was withdrawn"), to_managers=True),
+        ),
+        Kind(
+            "funds.application.agreement_signed.v1",
+            _("Your grant agreement signed"),
+            _funds_step("agreement_signed", _("The grant agreement for “%(title)s” is signed")),
+        ),
+        Kind(
+            "funds.application.closed.v1",
+            _("Your grant closed"),
+            _funds_step("application_closed", _("The grant for “%(title)s” is closed")),
+        ),
+        Kind("funds.tranche.paid.v1", _("A tranche of your grant paid"), _tranche_paid),
+        Kind("funds.review.assigned.v1", _("An application to review"), _review_assigned),
+        Kind("funds.review.submitted.v1", _("A review of an application you manage"), _review_submitted),
         # Matching: startups hear of the open scenarios that fit their capabilities.
         Kind("scenarios.match.suggested.v1", _("A scenario that fits your capabilities"), _match_suggested),
     ]

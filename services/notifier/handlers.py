@@ -26,7 +26,7 @@ def notify(event: Any) -> None:
         if not user.is_active:
             continue
         with translation.override(user.language):
-            message = kind.render(event)
+            message = kind.message(event, user.pk)
         notification_create(
             user=user,
             kind=kind.name,

@@ -93,9 +93,18 @@ def test_the_whole_road_from_draft_to_closed(call, startup, applicant, manager, 
         "at": decided["at"],
         "decision": "approved",
         "approved_amount": "400000.00",
+        # What the notifier tells the applicant (tests/funds/test_notifications.py).
+        "title": application.title,
+        "call_title": call.title,
+        "url": f"/funds/applications/{application.pk}/",
+        "manage_url": f"/funds/manage/applications/{application.pk}/",
+        "reason": "评审通过",
+        "recipients": [applicant.pk],
     }
-    # Events carry ids and facts: no names, answers, reasons.
-    assert "请补充" not in str(published("funds.application.more_information_requested.v1"))
+    # Events carry ids and facts, and what a manager wrote for the applicants only: never the answers.
+    [asked] = published("funds.application.more_information_requested.v1")
+    assert asked["question"] == "请补充财务报表"
+    assert "已补充" not in str(published("funds.application.information_provided.v1"))
 
 
 # Who takes each action in the table test, and what it needs beyond the status.
