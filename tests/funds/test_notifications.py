@@ -153,7 +153,7 @@ def test_the_whole_road_tells_each_person_what_concerns_them_once_in_their_langu
 
 
 @pytest.mark.django_db
-def test_chinese_readers_get_the_chinese_text_and_links():
+def test_one_event_reads_in_each_recipients_language():
     """The same event rendered for a zh-hans reader and an en reader: each gets the catalogue's text in
     their language and the page under their prefix."""
     data = {
