@@ -12,12 +12,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from funds import services
+from funds.credit.models import SubsidyProgramme
 from funds.models import ApplicationForm, Call, Fund
 from hub.accounts.models import Organisation, User
 
 FUND_NAME = "安徽省通用人工智能天使基金"
 FORM_NAME = "通用人工智能创业项目申请表"
 CALL_TITLE = "2026年度通用人工智能初创企业天使投资项目征集"
+SUBSIDY_NAME = "安徽省算力券补贴计划"
 
 
 def _question(kind: str, name: str, label: str, label_en: str, **extra: object) -> tuple[str, dict]:
@@ -123,4 +125,20 @@ def load() -> Iterator[str]:
                 "stage": "prototype",
             },
         )
+        subsidy = Fund.objects.create(
+            name=SUBSIDY_NAME,
+            name_en="Anhui compute voucher programme",
+            kind=Fund.Kind.COMPUTE_SUBSIDY,
+            managing_organisation=fund.managing_organisation,
+            total_budget=Decimal("2000000.00"),
+        )
+        subsidy.managers.add(manager)
+        SubsidyProgramme.objects.create(
+            fund=subsidy,
+            share=Decimal("0.50"),
+            starts_at=now - datetime.timedelta(days=1),
+            ends_at=now + datetime.timedelta(days=365),
+            eligible_kinds=[Organisation.Kind.STARTUP],
+        )
     yield f"  funds: {FUND_NAME} · {CALL_TITLE} (open, form v1) · a draft of {startup.name}"
+    yield f"  compute subsidy: {SUBSIDY_NAME} pays half of startups' metered scoring"

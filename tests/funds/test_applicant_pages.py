@@ -5,12 +5,14 @@ them (applicant, co-applicant, another startup's member, anonymous)."""
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from funds import demo, services
+from funds.credit.models import SubsidyProgramme
 from funds.models import Application, ApplicationEvent, Attachment, Call
 from hub.accounts import demo as accounts_demo
 from tests.factories import MembershipFactory, OrganisationFactory
@@ -281,3 +283,10 @@ def test_the_demo_loads_an_open_call_with_its_form_and_a_draft_once(db, client):
     assert (draft_.status, draft_.created_by.username) == (S.DRAFT, "startup")
     client.force_login(draft_.created_by)
     assert client.get(url("step", draft_.pk, 2)).status_code == 200
+    # And a compute subsidy programme paying half of startups' metered scoring.
+    [programme] = SubsidyProgramme.objects.all()
+    assert (programme.share, programme.fund.kind, programme.eligible_kinds) == (
+        Decimal("0.50"),
+        "compute_subsidy",
+        ["startup"],
+    )
