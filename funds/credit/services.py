@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -61,20 +60,22 @@ def _entry_append(*, account: CreditAccount, kind: str, amount: Decimal, **field
     )
 
 
+def _price(name: str) -> Decimal:
+    """One of settings.COMPUTE_CREDIT's amounts (prices and purchase bounds), in yuan."""
+    return Decimal(str(settings.COMPUTE_CREDIT[name]))
+
+
 def purchase_amount_parse(raw: str | Decimal) -> Decimal:
     """The amount a payer typed, in yuan to the fen, within the configured bounds; CreditRefused if not."""
-    limits = settings.COMPUTE_CREDIT
+    low, high = _price("MIN_PURCHASE"), _price("MAX_PURCHASE")
     try:
         amount = Decimal(str(raw).strip())
     except InvalidOperation:
         raise CreditRefused(_("Enter the amount as a number of yuan, e.g. 500 or 99.50.")) from None
     if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
         raise CreditRefused(_("Enter the amount in yuan with at most two decimal places."))
-    if not limits["MIN_PURCHASE"] <= amount <= limits["MAX_PURCHASE"]:
-        raise CreditRefused(
-            _("Buy between ¥%(min)s and ¥%(max)s at a time.")
-            % {"min": limits["MIN_PURCHASE"], "max": limits["MAX_PURCHASE"]}
-        )
+    if not low <= amount <= high:
+        raise CreditRefused(_("Buy between ¥%(min)s and ¥%(max)s at a time.") % {"min": low, "max": high})
     return amount
 
 
@@ -245,26 +246,18 @@ def stripe_webhook_apply(*, payload: bytes, signature: str) -> str:
         if purchase is None:
             return "ignored"
         if event["type"] == "payment_intent.payment_failed" and intent["status"] == "requires_payment_method":
-            error = intent.get("last_payment_error") or {}
-            purchase_fail(purchase=purchase, reason=error.get("message") or _("The payment failed."))
+            problem = intent.get("last_payment_error") or {}
+            purchase_fail(purchase=purchase, reason=problem.get("message") or _("The payment failed."))
             return "failed"
         purchase_settle(purchase=purchase, intent=intent)
         return "applied"
 
 
-@dataclass(frozen=True)
-class Charge:
-    cost: Decimal
-    subsidy: Decimal
-    programme: SubsidyProgramme | None
-
-
 def usage_cost(*, device_kind: str, cpu_seconds: float, wall_seconds: float) -> Decimal:
     """What a job's compute costs at the configured prices: CPU time always, and on a GPU its wall time."""
-    prices = settings.COMPUTE_CREDIT
-    cost = Decimal(str(cpu_seconds)) * prices["CPU_HOUR_PRICE"] / SECONDS_PER_HOUR
+    cost = Decimal(str(cpu_seconds)) * _price("CPU_HOUR_PRICE") / SECONDS_PER_HOUR
     if device_kind == "gpu":
-        cost += Decimal(str(wall_seconds)) * prices["GPU_HOUR_PRICE"] / SECONDS_PER_HOUR
+        cost += Decimal(str(wall_seconds)) * _price("GPU_HOUR_PRICE") / SECONDS_PER_HOUR
     return cost.quantize(CREDIT_QUANTUM, rounding=ROUND_HALF_UP)
 
 
