@@ -35,7 +35,7 @@ def _amount(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-def _path(name: str, pk: int) -> str:
+def default_language_path(name: str, pk: object) -> str:
     """A funds page's path in the default language, whatever language the request that acted was in:
     readers of the event localise it themselves (hub.i18n.path_for_reader)."""
     with translation.override(settings.LANGUAGE_CODE):
@@ -136,8 +136,8 @@ class ApplicationStep(Event):
             at=at,
             title=application.title,
             call_title=application.call.title,
-            url=_path("funds:application", application.pk),
-            manage_url=_path("funds_manage:application", application.pk),
+            url=default_language_path("funds:application", application.pk),
+            manage_url=default_language_path("funds_manage:application", application.pk),
             recipients=sorted(set(recipients)),
             **cls.own(application, reason=reason, managers=managers),
         )
@@ -313,7 +313,7 @@ class ReviewAssigned(Event):
             at=assignment.assigned_at.isoformat(),
             title=application.title,
             call_title=application.call.title,
-            url=_path("funds_manage:review", application.pk),
+            url=default_language_path("funds_manage:review", application.pk),
             recipients=sorted(set(recipients)),
         )
 
@@ -353,7 +353,7 @@ class ReviewSubmitted(Event):
             call_title=application.call.title,
             reviews_in=active.filter(review__isnull=False).count(),
             reviews_assigned=active.count(),
-            url=_path("funds_manage:application", application.pk),
+            url=default_language_path("funds_manage:application", application.pk),
             recipients=sorted(set(recipients)),
         )
 
@@ -392,7 +392,7 @@ class TranchePaid(Event):
             paid_at=payment.paid_at.isoformat(),
             title=application.title,
             call_title=application.call.title,
-            url=_path("funds:application", application.pk),
+            url=default_language_path("funds:application", application.pk),
             recipients=sorted(set(recipients)),
         )
 

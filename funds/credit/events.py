@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
+from funds.events import default_language_path
 from hub.events.registry import Event, event_type, handles
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ class CreditPurchased(Event):
     organisation_id: int
     amount: str
     balance: str
+    url: str
     recipients: list[int]
 
     @classmethod
@@ -31,6 +33,7 @@ class CreditPurchased(Event):
             organisation_id=purchase.account.organisation_id,
             amount=f"{purchase.amount:.2f}",
             balance=f"{purchase.account.balance:.2f}",
+            url=default_language_path("funds_credit:purchase", purchase.pk),
             recipients=[purchase.created_by_id],
         )
 
@@ -44,6 +47,7 @@ class CreditPurchaseFailed(Event):
     organisation_id: int
     amount: str
     reason: str
+    url: str
     recipients: list[int]
 
     @classmethod
@@ -53,6 +57,7 @@ class CreditPurchaseFailed(Event):
             organisation_id=purchase.account.organisation_id,
             amount=f"{purchase.amount:.2f}",
             reason=purchase.failure_message,
+            url=default_language_path("funds_credit:purchase", purchase.pk),
             recipients=[purchase.created_by_id],
         )
 

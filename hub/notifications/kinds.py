@@ -187,6 +187,18 @@ def _tranche_paid(event: Any) -> Message:
     return _funds(event, "tranche_paid", gettext("Tranche %(position)s of “%(title)s” is paid"), event.url)
 
 
+def _credit_purchased(event: Any) -> Message:
+    """funds.credit.purchased.v1: the buyer hears that the credit was added."""
+    return _funds(event, "credit_purchased", gettext("¥%(amount)s of compute credit added"), event.url)
+
+
+def _credit_purchase_failed(event: Any) -> Message:
+    """funds.credit.purchase_failed.v1: the buyer hears why the card payment failed."""
+    return _funds(
+        event, "credit_purchase_failed", gettext("Your payment of ¥%(amount)s for compute credit failed"), event.url
+    )
+
+
 _funds_receipt = _funds_step("application_submitted", _("Your application “%(title)s” is submitted"))
 _funds_new_application = _funds_step(
     "application_submitted_managers", _("New application to “%(call_title)s”: “%(title)s”"), to_managers=True
@@ -280,6 +292,8 @@ KINDS: dict[str, Kind] = {
         Kind("funds.tranche.paid.v1", _("A tranche of your grant paid"), _tranche_paid),
         Kind("funds.review.assigned.v1", _("An application to review"), _review_assigned),
         Kind("funds.review.submitted.v1", _("A review of an application you manage"), _review_submitted),
+        Kind("funds.credit.purchased.v1", _("Compute credit you bought"), _credit_purchased),
+        Kind("funds.credit.purchase_failed.v1", _("A failed payment for compute credit"), _credit_purchase_failed),
         # Matching: startups hear of the open scenarios that fit their capabilities.
         Kind("scenarios.match.suggested.v1", _("A scenario that fits your capabilities"), _match_suggested),
     ]

@@ -114,3 +114,26 @@ def test_the_ledger_is_append_only_in_the_database(startup, buyer):
     entry = LedgerEntry.objects.get(purchase=purchase)
     with pytest.raises(Exception, match="append-only"), connection.cursor() as cursor:
         cursor.execute("UPDATE funds_credit_ledgerentry SET amount = 1000 WHERE id = %s", [entry.pk])
+
+
+def test_the_buyer_is_told_of_the_payment_in_their_language(startup, buyer):
+    from hub.notifications.models import Notification
+    from tests.support import consumer
+
+    buyer.language = "en"
+    buyer.save(update_fields=["language"])
+    paid = purchase_pay_with_test_card(
+        purchase=purchase_start(organisation=startup, amount="120", by=buyer), card=card("4242424242424242"), by=buyer
+    )
+    declined = purchase_pay_with_test_card(
+        purchase=purchase_start(organisation=startup, amount="60", by=buyer), card=card("4000000000000002"), by=buyer
+    )
+    for body in (
+        OutboxEvent.objects.filter(type__startswith="funds.credit.").order_by("id").values_list("body", flat=True)
+    ):
+        consumer("notifier").apply(body)
+    added, failed = Notification.objects.filter(user=buyer).order_by("id")
+    assert added.title == "¥120.00 of compute credit added" and added.url == f"/en/funds/credit/purchases/{paid.pk}/"
+    assert "balance is now 120.00 yuan" in added.body
+    assert failed.title == "Your payment of ¥60.00 for compute credit failed" and "declined" in failed.body
+    assert failed.url.endswith(f"/purchases/{declined.pk}/")
