@@ -27,7 +27,7 @@ from django.utils import timezone
 from funds.forms_builder import AnswersInvalid, answers_validate, questions
 from funds.models import Application, ApplicationEvent, Call, Conflict, FormVersion, Fund, Review, ReviewAssignment
 from funds.workflow import APPLICANTS, Actor
-from hub.accounts.models import Membership, Role
+from hub.accounts.models import Membership, Role, User
 
 MANAGER_ROLES = (Role.FUND_MANAGER, Role.ADMIN)
 
@@ -490,3 +490,19 @@ def answers_problems(*, application: Application) -> dict[str, list[str]]:
     except AnswersInvalid as invalid:
         return invalid.errors
     return {}
+
+
+def applicant_ids(*, application: Application) -> set[int]:
+    """The user who started the application and its co-applicants."""
+    return {application.created_by_id, *application.co_applicants.values_list("pk", flat=True)}
+
+
+def manager_ids(*, application: Application) -> set[int]:
+    """The managers of the application's fund (funds.selectors.managed_funds, seen from the fund), less
+    those with a conflict, who do not manage this application."""
+    fund = application.call.fund
+    managers = User.objects.filter(
+        Q(managed_funds=fund)
+        | Q(memberships__organisation_id=fund.managing_organisation_id, memberships__role__in=MANAGER_ROLES)
+    ).values_list("pk", flat=True)
+    return set(managers) - conflicted_reviewers(applications=[application])[application.pk]

@@ -20,7 +20,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,15 +55,16 @@ from funds.models import (
     Tranche,
 )
 from funds.selectors import (
-    MANAGER_ROLES,
     StoredFile,
     active_assignment,
     actors_of,
+    applicant_ids,
     conflicted_reviewers,
     form_version_of,
     is_manager,
     is_member,
     managed_funds,
+    manager_ids,
     stored_files,
 )
 from funds.workflow import APPLICANTS, COMMITTED, EDITABLE, Actor, Transition, transition
@@ -618,7 +618,8 @@ def review_submit(*, assignment: ReviewAssignment, by: User, scores: Mapping[Any
         clean, total = _score(application.call, scores)
         review = Review.objects.create(assignment=assignment, scores=clean, comment=comment.strip(), total=total)
         publish(
-            ReviewSubmitted.of(review, recipients=_recipients(_manager_ids(application), by=by)), key=application.pk
+            ReviewSubmitted.of(review, recipients=_recipients(manager_ids(application=application), by=by)),
+            key=application.pk,
         )
     return review
 
@@ -742,7 +743,10 @@ def tranche_pay(*, tranche: Tranche, by: User, reference: str) -> Payment:
             reason="",
             details={"tranche_id": tranche.pk, "amount": str(tranche.amount), "reference": reference},
         )
-        publish(TranchePaid.of(tranche, recipients=_recipients(_applicant_ids(application), by=by)), key=application.pk)
+        publish(
+            TranchePaid.of(tranche, recipients=_recipients(applicant_ids(application=application), by=by)),
+            key=application.pk,
+        )
         if application.status == S.AGREEMENT:
             step = transition("start_disbursing")
             _check_step(application, by, step, "")
@@ -827,8 +831,8 @@ def _advance(
     application.status = step.target
     application.save()
     at = _trail(application, by=by, action=step.action, from_status=from_status, reason=reason, details=details)
-    applicants = _applicant_ids(application) if step.fact in TELL_APPLICANTS else set()
-    managers = _manager_ids(application) if step.fact in TELL_MANAGERS else set()
+    applicants = applicant_ids(application=application) if step.fact in TELL_APPLICANTS else set()
+    managers = manager_ids(application=application) if step.fact in TELL_MANAGERS else set()
     event = STEP_EVENTS[step.fact].of(
         application,
         from_status=from_status,
@@ -843,22 +847,6 @@ def _advance(
 # Who hears of which step (hub.notifications.kinds says what); nobody hears of the other steps.
 TELL_APPLICANTS = frozenset({"submitted", "more_information_requested", "decided", "agreement_signed", "closed"})
 TELL_MANAGERS = frozenset({"submitted", "information_provided", "withdrawn"})
-
-
-def _applicant_ids(application: Application) -> set[int]:
-    """The user who started the application and its co-applicants."""
-    return {application.created_by_id, *application.co_applicants.values_list("pk", flat=True)}
-
-
-def _manager_ids(application: Application) -> set[int]:
-    """The managers of the application's fund (funds.selectors.managed_funds, seen from the fund), less
-    those with a conflict, who do not manage this application."""
-    fund = application.call.fund
-    managers = User.objects.filter(
-        Q(managed_funds=fund)
-        | Q(memberships__organisation_id=fund.managing_organisation_id, memberships__role__in=MANAGER_ROLES)
-    ).values_list("pk", flat=True)
-    return set(managers) - conflicted_reviewers(applications=[application])[application.pk]
 
 
 def _recipients(ids: set[int], *, by: User) -> list[int]:
