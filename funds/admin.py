@@ -1,7 +1,6 @@
 """Django admin for funds: read-only, because every change must go through the services (which check
 who may act, keep the budgets under their locks, append to the audit trail and publish events)."""
 
-
 from django.contrib import admin
 
 from funds.models import (
