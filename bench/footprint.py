@@ -14,8 +14,9 @@ goes to bench/out/footprint-make-{1,2}.log, the hub's to bench/out/footprint-sta
    (private pages only) are printed beside it.
 3. Load: 50,000 OrganisationCreated events published through the outbox (publish() in transactions of
    1,000, bodies ~0.5–1 KB) by a separate Django process; the running relay sends them to Kafka and the
-   running notifier reads the `accounts` topic. Once no outbox row is unsent and the services are idle
-   again, stack_rss_loaded_mb is measured the same way (the peak while loading is printed too).
+   notifier (a thread of the same process) reads the `accounts` topic. Once no outbox row is unsent and
+   the services' CPU is back near what it was at idle (five Kafka consumers polling cost a few % of a core
+   even then), stack_rss_loaded_mb is measured the same way (the peak while loading is printed too).
 4. Ctrl-C (SIGINT to make's process group, as a terminal would) stops everything; anything left is
    stopped by pid. Then a second `make run` on the same data dir measures ready_s_warm_data (no initdb,
    migrations already applied) and is stopped the same way.
@@ -65,25 +66,39 @@ SETTLE_SECONDS = 10.0
 LOAD_EVENTS = 50_000
 PUBLISH_TX_SIZE = 1_000
 FIRST_ORG_ID = 2_000_001  # far from the demo data's ids: these organisations exist only as events
-QUIET_CPU_PCT = 5.0  # relay + notifier below this for QUIET_SECONDS in a row = idle again
+QUIET_CPU_PCT = 5.0  # event services within this of their idle CPU for QUIET_SECONDS in a row = idle again
 QUIET_SECONDS = 3
 MIB = 1024 * 1024
 
 # (role, substring of the command line); the first match wins, a process matching none takes its parent's.
+# `manage.py run_service` is named by its services instead (service_role).
 ROLES = (
     ("redis", "redis-server"),
     ("kafka", "tansu"),
     ("search", "noida-db"),
     ("stripe", "infra.localstripe_server"),
     ("web", "uvicorn"),
+    ("scoring", "--queues score-"),  # infra.run's scoring workers (a prefork parent and its child each)
     ("worker", "celery -A hub worker"),
     ("beat", "celery -A hub beat"),
-    ("relay", "run_service relay"),
-    ("notifier", "run_service notifier"),
     ("launcher", "infra.run"),
     ("launcher", "make run"),
 )
-ROLE_ORDER = ("postgres", "redis", "kafka", "search", "stripe", "web", "worker", "beat", "relay", "notifier")
+ROLE_ORDER = (
+    "postgres",
+    "redis",
+    "kafka",
+    "search",
+    "stripe",
+    "web",
+    "worker",
+    "beat",
+    "scoring",
+    "relay",
+    "notifier",
+    "services",
+)
+EVENT_ROLES = {"relay", "notifier", "services"}  # what moves the load's events, in either layout
 
 
 # --------------------------------------------------------------------------- launching make run
@@ -205,6 +220,16 @@ def postmaster_pid() -> int | None:
         return None
 
 
+def service_role(cmdline: str) -> str:
+    """For `manage.py run_service NAME ...`: NAME when it runs one service, "services" when several share
+    the process (infra.run's relay and consumers); "" for any other command."""
+    _, found, names = cmdline.partition(" run_service ")
+    if not found:
+        return ""
+    names = names.split()
+    return names[0] if len(names) == 1 else "services"
+
+
 def stack_processes(make_pid: int) -> dict[int, tuple[str, psutil.Process]]:
     """pid -> (role, process) for make's descendants plus the postmaster and its children."""
     procs: list[psutil.Process] = []
@@ -232,7 +257,7 @@ def stack_processes(make_pid: int) -> dict[int, tuple[str, psutil.Process]]:
                 ppid = p.ppid()
             except psutil.Error:
                 cmdline, ppid = "", 0
-            role = next((r for r, sig in ROLES if sig in cmdline), "")
+            role = service_role(cmdline) or next((r for r, sig in ROLES if sig in cmdline), "")
             if not role:
                 role = role_of(by_pid[ppid]) if ppid in by_pid else "other"
         roles[p.pid] = role
@@ -267,7 +292,9 @@ def by_role(rows: list[dict[str, Any]], field: str) -> dict[str, float]:
     for r in rows:
         sums[r["role"]] += r.get(field, 0) / MIB
     order = [*ROLE_ORDER, "launcher", "other"]
-    return {role: round(sums[role], 1) for role in sorted(sums, key=lambda x: order.index(x))}
+    # A role not listed (a service run alone by a later infra.run) goes before the launcher.
+    rank = {role: (order.index(role) if role in order else len(ROLE_ORDER) - 0.5, role) for role in sums}
+    return {role: round(sums[role], 1) for role in sorted(sums, key=rank.__getitem__)}
 
 
 def print_table(title: str, rows: list[dict[str, Any]]) -> None:
@@ -353,8 +380,8 @@ def cpu_seconds(procs: dict[int, tuple[str, psutil.Process]], roles: set[str]) -
     return total
 
 
-def run_load(make: MakeRun) -> dict[str, Any]:
-    """Publish the events, follow the drain, wait for relay and notifier to go quiet; peak RSS on the way."""
+def run_load(make: MakeRun, *, idle_cpu_pct: float) -> dict[str, Any]:
+    """Publish the events, follow the drain, wait for the event services to go quiet; peak RSS on the way."""
     import psycopg
 
     publisher = subprocess.Popen(
@@ -389,7 +416,7 @@ def run_load(make: MakeRun) -> dict[str, Any]:
             publisher.kill()
         out, _ = publisher.communicate()
     published = json.loads(out.strip().splitlines()[-1])
-    quiet_after = wait_quiet(make)
+    quiet_after = wait_quiet(make, idle_cpu_pct=idle_cpu_pct)
     return {
         "publish_s": round(published["seconds"], 1),
         "drained_s": round(drained_at, 1),
@@ -399,19 +426,27 @@ def run_load(make: MakeRun) -> dict[str, Any]:
     }
 
 
-def wait_quiet(make: MakeRun, timeout: float = 60.0) -> float:
-    """Seconds until relay + notifier use under QUIET_CPU_PCT of a core for QUIET_SECONDS in a row:
-    an empty outbox does not mean the notifier has read everything the relay sent."""
+def wait_quiet(make: MakeRun, *, idle_cpu_pct: float, timeout: float = 60.0) -> float:
+    """Seconds until the event services use under `idle_cpu_pct` + QUIET_CPU_PCT of a core for
+    QUIET_SECONDS in a row: an empty outbox does not mean the notifier has read everything the relay sent."""
     started = time.monotonic()
     procs = stack_processes(make.proc.pid)
     quiet = 0
-    before = cpu_seconds(procs, {"relay", "notifier"})
+    before = cpu_seconds(procs, EVENT_ROLES)
     while quiet < QUIET_SECONDS and time.monotonic() - started < timeout:
         time.sleep(1.0)
-        after = cpu_seconds(procs, {"relay", "notifier"})
-        quiet = quiet + 1 if 100 * (after - before) < QUIET_CPU_PCT else 0
+        after = cpu_seconds(procs, EVENT_ROLES)
+        quiet = quiet + 1 if 100 * (after - before) < idle_cpu_pct + QUIET_CPU_PCT else 0
         before = after
     return time.monotonic() - started
+
+
+def idle_cpu(make: MakeRun, seconds: float = 5.0) -> float:
+    """% of a core the event services use at idle (their Kafka consumers poll all the time)."""
+    procs = stack_processes(make.proc.pid)
+    before = cpu_seconds(procs, EVENT_ROLES)
+    time.sleep(seconds)
+    return round(100 * (cpu_seconds(procs, EVENT_ROLES) - before) / seconds, 1)
 
 
 # --------------------------------------------------------------------------- stopping
@@ -535,6 +570,10 @@ def main() -> int:
         publish_events(args.publish)
         return 0
 
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started in the background by a shell: make and infra.run would inherit the ignored SIGINT and our
+        # Ctrl-C would stop nothing (make killed after a minute, its children left to be stopped by pid).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     print(machine_load())
     shutil.rmtree(DATA_DIR, ignore_errors=True)  # a first start: initdb, every migration, demo data
     DATA_DIR.parent.mkdir(parents=True, exist_ok=True)
@@ -547,12 +586,14 @@ def main() -> int:
         time.sleep(SETTLE_SECONDS)  # Celery forks its pool, consumers join their groups: let it settle
         idle = measure(stack_processes(make.proc.pid))
         print_table(f"idle, {SETTLE_SECONDS:.0f} s after ready", idle)
+        services_idle_cpu = idle_cpu(make)
+        print(f"event services' CPU at idle: {services_idle_cpu} % of a core")
 
         print(f"\nload: publishing {LOAD_EVENTS:,} events through the outbox ...")
-        load = run_load(make)
+        load = run_load(make, idle_cpu_pct=services_idle_cpu)
         print(
             f"  published in {load['publish_s']} s, outbox drained {load['drained_s']} s after the "
-            f"start, relay + notifier quiet {load['quiet_s']} s later; bodies "
+            f"start, event services quiet {load['quiet_s']} s later; bodies "
             f"{load['body_bytes_avg']} B on average; peak summed RSS while loading "
             f"{load['peak_rss_mb']:.1f} MiB"
         )
@@ -575,6 +616,7 @@ def main() -> int:
         "stack_uss_loaded_mb": total_mib(loaded, "uss"),
         "stack_rss_peak_load_mb": load["peak_rss_mb"],
         "processes_idle": len(idle),
+        "services_idle_cpu_pct": services_idle_cpu,
         "rss_by_role_idle_mb": by_role(idle, "rss"),
         "pss_by_role_idle_mb": by_role(idle, "pss"),
         "rss_by_role_loaded_mb": by_role(loaded, "rss"),

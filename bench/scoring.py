@@ -195,7 +195,7 @@ def end_to_end(rounds: int) -> dict[str, float]:
             subprocess.run(
                 [sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, check=True, capture_output=True
             )
-        wanted = ("relay", "consumers", "score-cpu")  # the consumers' process runs the dispatcher and competitions
+        wanted = ("services", "score-cpu")  # the relay, the dispatcher and the competitions consumer among them
         commands = background_commands(data_dir, gpus=[])
         with (data_dir / "services.log").open("wb") as log:
             for name in wanted:

@@ -1,7 +1,7 @@
 """`make run`: the whole hub on this machine.
 
 Starts the local stack, migrates, creates the Kafka topics, loads demo data, then runs the ASGI
-server, a Celery worker and beat, the scoring workers, the outbox relay and one process for every
+server, a Celery worker and beat, the scoring workers, and one process for the outbox relay and every
 event consumer; prints the URLs and logins and waits.
 Ctrl-C (or SIGTERM) stops everything it started, the stack included; data is kept in .stack/.
 
@@ -24,11 +24,11 @@ from services.scorer.gpu import GpuDevice, gpu_env, gpus_detect
 
 PYTHON = sys.executable
 MANAGE = [PYTHON, str(REPO_ROOT / "manage.py")]
-# The event consumers share one process, a thread each (`run_service` with several names): a Django
-# process is ~180 MiB, most of it the same modules. "scorer" dispatches received submissions to the
-# scoring queues; "competitions" applies the job events; "funds" runs the fast track (closed phases →
-# invitations). The relay, the hot path of every event, keeps a process (and a GIL) of its own.
-CONSUMERS = ("notifier", "indexer", "scorer", "competitions", "funds")
+# The event services share one process, a thread each (`run_service` with several names): a Django
+# process is ~220 MiB, most of it the same modules (bench/footprint.py). "scorer" dispatches received
+# submissions to the scoring queues; "competitions" applies the job events; "funds" runs the fast track
+# (closed phases → invitations). `run_service NAME` still runs one alone, where one should scale by itself.
+SERVICES = ("relay", "notifier", "indexer", "scorer", "competitions", "funds")
 
 
 class RunError(Exception):
@@ -72,8 +72,7 @@ def background_commands(data_dir: Path, *, gpus: list[GpuDevice]) -> dict[str, l
             str(data_dir / "celerybeat-schedule"),
         ],
         **scoring_workers(gpus),
-        "relay": [*MANAGE, "run_service", "relay"],
-        "consumers": [*MANAGE, "run_service", *CONSUMERS],
+        "services": [*MANAGE, "run_service", *SERVICES],
     }
 
 
@@ -186,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  dev mailbox     {base}/dev/mail/\n"
             f"  readiness       {base}/readyz\n"
             f"  scoring         1 CPU worker, {len(gpus)} GPU worker(s)\n"
-            f"  event services  relay; {', '.join(CONSUMERS)} (one process)\n"
+            f"  event services  {', '.join(SERVICES)} (one process)\n"
             f"  logs            {args.dir / 'logs'}/\n"
             f"\nDemo logins:\n{logins}\nCtrl-C stops everything.",
             flush=True,

@@ -83,14 +83,9 @@ def test_make_run_serves_the_site_and_both_admins_and_ctrl_c_stops_everything(tm
     assert "stopping" in run.stdout.read()
 
 
-def test_make_run_runs_the_relay_alone_and_every_consumer_in_one_process(tmp_path):
-    services = {
-        name: argv[argv.index("run_service") + 1 :]
-        for name, argv in background_commands(tmp_path, gpus=[]).items()
-        if "run_service" in argv
-    }
-    assert set(services) == {"relay", "consumers"}
-    assert services["relay"] == ["relay"]
-    # Every consumer group a context registers, and the service packages that consume events.
-    assert set(services["consumers"]) == {*consumers(), "notifier", "indexer"}
-    assert len(services["consumers"]) == len(set(services["consumers"]))
+def test_make_run_runs_the_relay_and_every_consumer_in_one_process(tmp_path):
+    services = [argv for argv in background_commands(tmp_path, gpus=[]).values() if "run_service" in argv]
+    assert len(services) == 1
+    names = services[0][services[0].index("run_service") + 1 :]
+    # The relay, every consumer group a context registers, and the service packages that consume events.
+    assert sorted(names) == sorted({"relay", *consumers(), "notifier", "indexer"})
