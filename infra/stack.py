@@ -46,6 +46,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -574,6 +576,14 @@ class Stripe(Part):
 
     def ready(self) -> bool:
         return _http_get(self.port) is not None  # any status (401 without a key) means it is up
+
+
+def webhook_register(*, api_base: str, url: str, secret: str, name: str = "wanzhi") -> None:
+    """Tell a running localstripe to sign its events with `secret` and post them to `url` (our
+    /webhooks/stripe/), as a Stripe dashboard's webhook endpoint would; `name` replaces an earlier one."""
+    data = urllib.parse.urlencode({"url": url, "secret": secret}).encode()
+    with urllib.request.urlopen(f"{api_base}/_config/webhooks/{name}", data=data, timeout=10) as response:  # noqa: S310 - our own fake Stripe
+        response.read()
 
 
 PART_CLASSES: dict[str, type[Part]] = {cls.name: cls for cls in (Postgres, Redis, Kafka, Search, Stripe)}

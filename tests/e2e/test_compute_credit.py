@@ -5,12 +5,12 @@ serious on the account and payment pages."""
 from __future__ import annotations
 
 import pytest
-import requests
 from django.conf import settings
 from playwright.sync_api import Browser, expect
 
 from funds.credit.models import CreditPurchase, LedgerEntry, StripeEvent
 from hub.accounts.models import Organisation, Role
+from infra.stack import webhook_register
 from tests.e2e.test_funds_application import log_in, serious_violations
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.support import wait_for
@@ -20,11 +20,12 @@ from tests.support import wait_for
 def site(request, service_env) -> str:
     """The English site, with the fake Stripe posting its webhooks to it."""
     base = request.getfixturevalue("live_server_url")
-    requests.post(
-        f"{settings.STRIPE_API_BASE}/_config/webhooks/tests",
-        data={"url": f"{base}/webhooks/stripe/", "secret": settings.STRIPE_WEBHOOK_SECRET},
-        timeout=10,
-    ).raise_for_status()
+    webhook_register(
+        api_base=settings.STRIPE_API_BASE,
+        url=f"{base}/webhooks/stripe/",
+        secret=settings.STRIPE_WEBHOOK_SECRET,
+        name="tests",
+    )
     return f"{base}/en"
 
 

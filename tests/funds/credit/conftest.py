@@ -4,10 +4,10 @@ pointed at a live test server."""
 from __future__ import annotations
 
 import pytest
-import requests
 from django.conf import settings as django_settings
 
 from hub.accounts.models import Organisation, Role, User
+from infra.stack import webhook_register
 from tests.factories import MembershipFactory, OrganisationFactory
 
 
@@ -26,10 +26,7 @@ def stripe_webhook(live_server) -> str:
     """localstripe signs and posts its events to this test's live server (one registration, replaced by
     each test that asks for it, so no earlier server is posted to)."""
     url = f"{live_server.url}/webhooks/stripe/"
-    response = requests.post(
-        f"{django_settings.STRIPE_API_BASE}/_config/webhooks/tests",
-        data={"url": url, "secret": django_settings.STRIPE_WEBHOOK_SECRET},
-        timeout=10,
+    webhook_register(
+        api_base=django_settings.STRIPE_API_BASE, url=url, secret=django_settings.STRIPE_WEBHOOK_SECRET, name="tests"
     )
-    response.raise_for_status()
     return url
