@@ -152,7 +152,7 @@ def test_a_manager_assigns_two_reviewers_score_the_manager_approves_and_the_appl
     # Reviewers are assigned from the pool automatically, on the dashboard.
     desk.get_by_role("link", name=re.compile(r"^Dashboard: ")).click()
     desk.get_by_label("Action").select_option(label="Assign reviewers automatically")
-    desk.get_by_role("button", name="Apply").click()
+    desk.get_by_role("button", name="Carry out").click()
     expect(desk.get_by_text("2 reviewers assigned.")).to_be_visible()
     expect(desk.locator(f"#application-{application.pk}")).to_contain_text("0 / 2")
 
