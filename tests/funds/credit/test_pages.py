@@ -36,6 +36,40 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, startup):
         assert response.status_code == 302 and "/accounts/login/" in response.url
 
 
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("buyer", 200),
+        ("applicant", 200),  # any member of the organisation
+        ("manager", 404),
+        ("other_manager", 404),
+        ("reviewer", 404),
+        ("anonymous", 302),
+    ],
+)
+def test_an_organisations_credit_pages_are_for_its_members(client, request, startup, who, expected):
+    """The funds roles (tests/funds/conftest.py) against the startup's account, statement and CSV."""
+    users = {
+        "buyer": request.getfixturevalue("buyer"),
+        "applicant": request.getfixturevalue("applicant"),
+        "manager": request.getfixturevalue("manager"),
+        "other_manager": request.getfixturevalue("other_manager"),
+        "reviewer": request.getfixturevalue("reviewers")[0],
+    }
+    if who in users:
+        client.force_login(users[who])
+    month = timezone.localdate().strftime("%Y-%m")
+    for url in (
+        en("funds_credit:account", startup.pk),
+        en("funds_credit:statement", startup.pk, month),
+        en("funds_credit:statement_csv", startup.pk, month),
+    ):
+        assert client.get(url).status_code == expected, url
+    if expected != 200:
+        assert client.post(en("funds_credit:account", startup.pk), {"amount": "100"}).status_code == expected
+        assert not CreditPurchase.objects.exists()
+
+
 def test_strangers_see_no_account_statement_or_payment(client, startup, buyer):
     purchase = purchase_start(organisation=startup, amount="100", by=buyer)
     client.force_login(UserFactory())
