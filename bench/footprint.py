@@ -7,8 +7,9 @@ goes to bench/out/footprint-make-{1,2}.log, the hub's to bench/out/footprint-sta
    with no stack URLs in the environment, so it initialises and starts its own PostgreSQL, Redis, Kafka,
    search and fake Stripe, migrates a fresh database and loads the demo data (a first start, warm venv).
    ready_s = wall time from launching make until GET / first answers 200 (polled every 0.1 s).
-2. 10 s after ready, sums the memory of every descendant of make plus the PostgreSQL postmaster (pg_ctl
-   daemonizes it, so it is not a descendant; its pid is in <dir>/stack.json) and all its children.
+2. Once settled (10 s after ready, then 5 s without a process starting or ending), sums the memory of
+   every descendant of make plus the PostgreSQL postmaster (pg_ctl daemonizes it, so it is not a
+   descendant; its pid is in <dir>/stack.json) and all its children.
    stack_rss_idle_mb is summed RSS in MiB; PostgreSQL's shared buffers and forked Celery children share
    pages, which summed RSS counts once per process, so PSS (shares split between processes) and USS
    (private pages only) are printed beside it.
@@ -63,6 +64,7 @@ STACK_URL_VARS = (
 READY_LINE = "Ctrl-C stops everything."
 READY_TIMEOUT = 180.0
 SETTLE_SECONDS = 10.0
+STABLE_SECONDS = 5.0  # ... and then no process started or ended for this long (Celery forks late when busy)
 LOAD_EVENTS = 50_000
 PUBLISH_TX_SIZE = 1_000
 FIRST_ORG_ID = 2_000_001  # far from the demo data's ids: these organisations exist only as events
@@ -441,6 +443,21 @@ def wait_quiet(make: MakeRun, *, idle_cpu_pct: float, timeout: float = 60.0) -> 
     return time.monotonic() - started
 
 
+def settle(make: MakeRun, timeout: float = 60.0) -> float:
+    """Wait SETTLE_SECONDS, then until no process has started or ended for STABLE_SECONDS; returns the
+    seconds waited. The Celery workers fork their pool child and beat some seconds after they start, later
+    on a busy machine: a fixed wait measured them before they forked in one run and after in the next."""
+    started = time.monotonic()
+    time.sleep(SETTLE_SECONDS)
+    pids, stable_since = set(stack_processes(make.proc.pid)), time.monotonic()
+    while time.monotonic() - stable_since < STABLE_SECONDS and time.monotonic() - started < timeout:
+        time.sleep(0.5)
+        now = set(stack_processes(make.proc.pid))
+        if now != pids:
+            pids, stable_since = now, time.monotonic()
+    return time.monotonic() - started
+
+
 def idle_cpu(make: MakeRun, seconds: float = 5.0) -> float:
     """% of a core the event services use at idle (their Kafka consumers poll all the time)."""
     procs = stack_processes(make.proc.pid)
@@ -583,9 +600,9 @@ def main() -> int:
     make, phases = start_and_time("footprint-make-1.log")
     try:
         print(f"\nfirst start (fresh data dir, warm venv): {describe_phases(phases)}")
-        time.sleep(SETTLE_SECONDS)  # Celery forks its pool, consumers join their groups: let it settle
+        settled = settle(make)
         idle = measure(stack_processes(make.proc.pid))
-        print_table(f"idle, {SETTLE_SECONDS:.0f} s after ready", idle)
+        print_table(f"idle, {settled:.0f} s after ready", idle)
         services_idle_cpu = idle_cpu(make)
         print(f"event services' CPU at idle: {services_idle_cpu} % of a core")
 
