@@ -35,11 +35,11 @@ def _amount(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-def default_language_path(name: str, pk: object) -> str:
+def default_language_path(name: str, *args: object) -> str:
     """A funds page's path in the default language, whatever language the request that acted was in:
     readers of the event localise it themselves (hub.i18n.path_for_reader)."""
     with translation.override(settings.LANGUAGE_CODE):
-        return reverse(name, args=[pk])
+        return reverse(name, args=args)
 
 
 @event_type("funds.call.published.v1")

@@ -182,6 +182,7 @@ CELERY_BEAT_SCHEDULE = {
     "events-outbox-prune": {"task": "hub.events.tasks.outbox_prune", "schedule": 3600.0},
     "cms-publish-scheduled": {"task": "hub.cms.tasks.publish_scheduled_pages", "schedule": 60.0},
     "scoring-watchdog": {"task": "services.scorer.tasks.watchdog", "schedule": 15.0},
+    "credit-statements": {"task": "funds.credit.tasks.statements_announce_last_month", "schedule": 3600.0},
 }
 
 # --- Compute credit (funds.credit) ------------------------------------------------

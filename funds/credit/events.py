@@ -62,6 +62,20 @@ class CreditPurchaseFailed(Event):
         )
 
 
+@event_type("funds.credit.statement_ready.v1")
+@dataclass(frozen=True)
+class StatementReady(Event):
+    """A month ended: an organisation's compute credit statement for it is ready; its members hear of it."""
+
+    organisation_id: int
+    month: str
+    used: str
+    subsidised: str
+    closing_balance: str
+    url: str
+    recipients: list[int]
+
+
 @handles("scoring.job.finished.v1", consumer=CONSUMER)
 def on_job_finished(event: Any) -> None:
     """Meter a finished scoring job: its compute is charged to the organisation it ran for, and the active

@@ -203,3 +203,19 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.type}"
+
+
+class StatementNotice(models.Model):
+    """That an account's members were told its statement of `month` is ready: once per account and month."""
+
+    account = models.ForeignKey(CreditAccount, on_delete=models.CASCADE, related_name="statement_notices")
+    month = models.DateField()  # the first day of the month
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "month"], name="statement_notice_once")]
+        verbose_name = _("statement notice")
+        verbose_name_plural = _("statement notices")
+
+    def __str__(self) -> str:
+        return f"{self.account.organisation} {self.month:%Y-%m}"

@@ -5,6 +5,7 @@ Locks: the account row, then (for a subsidy) the fund row; nothing takes them th
 
 from __future__ import annotations
 
+import datetime
 import logging
 import uuid
 from collections.abc import Mapping
@@ -18,18 +19,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from funds.credit import payments
-from funds.credit.events import CreditPurchased, CreditPurchaseFailed
+from funds.credit.events import CreditPurchased, CreditPurchaseFailed, StatementReady
 from funds.credit.models import (
     CREDIT_QUANTUM,
     CreditAccount,
     CreditPurchase,
     LedgerEntry,
+    StatementNotice,
     StripeEvent,
     SubsidyProgramme,
 )
-from funds.credit.selectors import may_use_credit
+from funds.credit.selectors import may_use_credit, month_bounds, statement
+from funds.events import default_language_path
 from funds.models import Fund
-from hub.accounts.models import Organisation, User
+from hub.accounts.models import Membership, Organisation, User
 from hub.events.publish import publish
 
 log = logging.getLogger(__name__)
@@ -330,3 +333,34 @@ def _subsidy_accrue(
         details={"share": str(programme.share), "cost": str(cost)},
         at=at,
     )
+
+
+def statements_announce(*, month: datetime.date) -> int:
+    """Tell the members of every organisation whose account moved in `month` that its statement is ready;
+    once per account and month, however often it runs. Returns how many were announced."""
+    start, end = month_bounds(month)
+    accounts = CreditAccount.objects.filter(entries__at__gte=start, entries__at__lt=end).exclude(
+        statement_notices__month=start.date()
+    )
+    announced = 0
+    for account in accounts.distinct().select_related("organisation"):
+        with transaction.atomic():
+            _notice, created = StatementNotice.objects.get_or_create(account=account, month=start.date())
+            if not created:
+                continue  # another run got here first
+            report = statement(organisation=account.organisation, month=start.date())
+            members = Membership.objects.filter(organisation=account.organisation, user__is_active=True)
+            publish(
+                StatementReady(
+                    organisation_id=account.organisation_id,
+                    month=f"{start:%Y-%m}",
+                    used=f"{report.used:.2f}",
+                    subsidised=f"{report.subsidised:.2f}",
+                    closing_balance=f"{report.closing_balance:.2f}",
+                    url=default_language_path("funds_credit:statement", account.organisation_id, f"{start:%Y-%m}"),
+                    recipients=sorted(set(members.values_list("user_id", flat=True))),
+                ),
+                key=account.organisation_id,
+            )
+        announced += 1
+    return announced

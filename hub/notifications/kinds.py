@@ -199,6 +199,11 @@ def _credit_purchase_failed(event: Any) -> Message:
     )
 
 
+def _credit_statement(event: Any) -> Message:
+    """funds.credit.statement_ready.v1: an organisation's members hear that last month's statement is ready."""
+    return _funds(event, "credit_statement_ready", gettext("Your compute credit statement for %(month)s"), event.url)
+
+
 _funds_receipt = _funds_step("application_submitted", _("Your application “%(title)s” is submitted"))
 _funds_new_application = _funds_step(
     "application_submitted_managers", _("New application to “%(call_title)s”: “%(title)s”"), to_managers=True
@@ -294,6 +299,7 @@ KINDS: dict[str, Kind] = {
         Kind("funds.review.submitted.v1", _("A review of an application you manage"), _review_submitted),
         Kind("funds.credit.purchased.v1", _("Compute credit you bought"), _credit_purchased),
         Kind("funds.credit.purchase_failed.v1", _("A failed payment for compute credit"), _credit_purchase_failed),
+        Kind("funds.credit.statement_ready.v1", _("A monthly compute credit statement"), _credit_statement),
         # Matching: startups hear of the open scenarios that fit their capabilities.
         Kind("scenarios.match.suggested.v1", _("A scenario that fits your capabilities"), _match_suggested),
     ]

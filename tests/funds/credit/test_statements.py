@@ -78,3 +78,36 @@ def test_a_programme_sees_what_it_paid_per_organisation(startup, buyer):
     rows = programme_accruals(programme=programme, month=datetime.date(2026, 10, 1))
     assert [(r.organisation, r.jobs, r.cost, r.paid) for r in rows] == [(startup, 2, 8, 4), (other, 1, 4, 2)]
     assert programme_accruals(programme=programme, month=datetime.date(2026, 11, 1)) == []
+
+
+def test_members_hear_once_that_last_months_statement_is_ready(startup, buyer):
+    from funds.credit.services import statements_announce
+    from hub.events.models import OutboxEvent
+    from hub.notifications.models import Notification
+    from tests.competitions.support import published
+    from tests.factories import MembershipFactory
+    from tests.support import consumer
+
+    colleague = MembershipFactory(organisation=startup).user
+    Ledger(startup, buyer).add("purchase", "100", at("2026-10-08"))
+    Ledger(OrganisationFactory(), buyer).add("purchase", "100", at("2026-09-08"))  # another month
+
+    assert statements_announce(month=datetime.date(2026, 10, 1)) == 1
+    assert statements_announce(month=datetime.date(2026, 10, 1)) == 0
+    [event] = published("funds.credit.statement_ready.v1")
+    assert event["recipients"] == sorted([buyer.pk, colleague.pk]) and event["closing_balance"] == "100.00"
+    assert event["url"] == f"/funds/credit/organisations/{startup.pk}/statements/2026-10/"
+    consumer("notifier").apply(OutboxEvent.objects.get(type="funds.credit.statement_ready.v1").body)
+    assert Notification.objects.filter(user__in=[buyer, colleague]).count() == 2
+
+
+def test_the_beat_task_announces_last_month(startup, buyer, settings):
+    from django.utils import timezone
+
+    from funds.credit.models import StatementNotice
+    from funds.credit.tasks import statements_announce_last_month
+
+    last_month = (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    Ledger(startup, buyer).add("purchase", "100", at(last_month.isoformat()))
+    assert statements_announce_last_month.apply().get() == 1
+    assert StatementNotice.objects.get().month == last_month
