@@ -157,6 +157,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Where beat keeps its last-run times (services.beat in make run, `celery beat --schedule` elsewhere).
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
+)
 # Scoring jobs run on their own queues (a worker per GPU takes score-gpu; see infra/run.py). Late ack +
 # reject on worker lost: a job whose worker process dies goes back to its queue; a submission that fails is
 # a finished task (JobFailed), never retried. Each job's soft and hard time limits come from its phase's

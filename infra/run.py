@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from infra.stack import DEFAULT_DIR, REPO_ROOT, Stack, StackError
+from infra.stack import DEFAULT_DIR, REPO_ROOT, Stack, StackError, webhook_register
 from services.scorer.gpu import GpuDevice, gpu_env, gpus_detect
 
 PYTHON = sys.executable
@@ -28,7 +29,7 @@ MANAGE = [PYTHON, str(REPO_ROOT / "manage.py")]
 # process is ~220 MiB, most of it the same modules (bench/footprint.py). "scorer" dispatches received
 # submissions to the scoring queues; "competitions" applies the job events; "funds" runs the fast track
 # (closed phases → invitations). `run_service NAME` still runs one alone, where one should scale by itself.
-SERVICES = ("relay", "notifier", "indexer", "scorer", "competitions", "funds")
+SERVICES = ("relay", "notifier", "indexer", "scorer", "competitions", "funds", "beat")
 
 
 class RunError(Exception):
@@ -57,20 +58,13 @@ def scoring_workers(gpus: list[GpuDevice]) -> dict[str, list[str]]:
 
 
 def background_commands(data_dir: Path, *, gpus: list[GpuDevice]) -> dict[str, list[str]]:
-    """Everything but the web server. In development one Celery process runs both the worker (a
-    thread pool) and beat: it saves ~300 MB against a prefork pool plus a separate beat, which is
-    what production runs (one beat for many workers). Scoring has workers of its own."""
-    worker = [PYTHON, "-m", "celery", "-A", "hub", "worker", "--beat", "--pool", "threads", "--concurrency", "2"]
+    """Everything but the web server. In development one Celery worker (a thread pool) takes the default
+    queue and beat runs as a thread of the services process (services.beat): that saves a Django process
+    against a prefork pool with its own beat, which is what production runs (one beat for many workers).
+    Scoring has workers of its own."""
+    worker = [PYTHON, "-m", "celery", "-A", "hub", "worker", "--pool", "threads", "--concurrency", "2"]
     return {
-        "worker": [
-            *worker,
-            "--queues",
-            "default",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(data_dir / "celerybeat-schedule"),
-        ],
+        "worker": [*worker, "--queues", "default", "--loglevel", "INFO"],
         **scoring_workers(gpus),
         "services": [*MANAGE, "run_service", *SERVICES],
     }
@@ -158,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, **urls, "WANZHI_ENV_FILE": str(args.dir / "stack.env")}
         env.setdefault("DJANGO_DEBUG", "1")
         env.setdefault("SITE_URL", f"http://127.0.0.1:{args.http_port}")
+        env.setdefault("CELERY_BEAT_SCHEDULE_FILENAME", str(args.dir / "celerybeat-schedule"))
+        # A fresh secret per run for the fake Stripe's webhooks: every process gets it through the environment.
+        env.setdefault("STRIPE_WEBHOOK_SECRET", f"whsec_{secrets.token_hex(16)}")
         print("stack up:", ", ".join(f"{key}={value}" for key, value in urls.items()), flush=True)
         # Topics do not depend on the schema: create them while the database migrates. The system checks
         # run once, in migrate (~0.8 s a command otherwise).
@@ -173,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
         supervisor.start({"web": web_command(args.http_port)})
         base = f"http://127.0.0.1:{args.http_port}"
         wait_http(f"{base}/", timeout=60)
+        if "STRIPE_API_BASE" not in os.environ:  # the stack's fake Stripe: have it post its events here
+            webhook_register(
+                api_base=urls["STRIPE_API_BASE"],
+                url=f"{base}/webhooks/stripe/",
+                secret=env["STRIPE_WEBHOOK_SECRET"],
+            )
         gpus = gpus_detect()
         supervisor.start(background_commands(args.dir, gpus=gpus))
         print(

@@ -3,17 +3,25 @@ event, URL or API field ever has to name it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from hub.storage import private_storage
 from services.scorer.config import ScoringConfig
 from services.scorer.errors import ScoringFailed
-from services.scorer.formats import labels_read, metric_inputs, predictions_read
-from services.scorer.scoring import HiddenData
 
 HIDDEN_DIR = "hidden"
 # One fixed name per role: replacing a phase's hidden data replaces the file, and the scorer never guesses.
 NAMES = {"hidden_labels": "labels.csv", "hidden_inputs": "inputs.npz", "scoring_program": "score.py"}
+
+
+@dataclass(frozen=True)
+class HiddenData:
+    """A phase's hidden test set. `inputs` (.npz with "id" and "x") is shown read-only to models and code;
+    `labels` (CSV `id,label[,split]`) never leaves the host."""
+
+    labels: Path
+    inputs: Path | None = None
 
 
 def hidden_data_name(*, phase_id: int, role: str) -> str:
@@ -44,6 +52,9 @@ def predictions_check(*, path: Path, phase_id: int, config: ScoringConfig) -> No
     """Everything scoring would check of a predictions file, done at upload: format, columns, ids against
     the hidden set (unknown, repeated, missing), values (NaN, classes). Raises ScoringFailed with the
     entrant's reason; the labels themselves never leave this function."""
+    # Imported here: pyarrow costs every Django process ~36 MiB, and only uploads and scoring read files.
+    from services.scorer.formats import labels_read, metric_inputs, predictions_read
+
     hidden = hidden_data_for(phase_id=phase_id)
     labels = labels_read(path=hidden.labels, config=config)
     metric_inputs(config=config, labels=labels, predictions=predictions_read(path=path, config=config))

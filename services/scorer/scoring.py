@@ -13,21 +13,13 @@ from typing import Any
 from services.scorer.config import ScoringConfig
 from services.scorer.errors import ScoringFailed
 from services.scorer.formats import labels_read, metric_inputs
+from services.scorer.hidden import HiddenData
 from services.scorer.metrics import ConfidenceInterval, bootstrap_ci, metric_compute
 from services.scorer.reproducibility import reproducibility_record
 from services.scorer.runners import RunContext, program_scores, submission_run
 
 log = logging.getLogger(__name__)
 ID_MISMATCH = ("unknown_ids", "duplicate_ids", "too_few_rows", "missing_ids")
-
-
-@dataclass(frozen=True)
-class HiddenData:
-    """A phase's hidden test set. `inputs` (.npz with "id" and "x") is shown read-only to models and code;
-    `labels` (CSV `id,label[,split]`) never leaves the host."""
-
-    labels: Path
-    inputs: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import psutil
 from hub.events.registry import consumers
 from infra.run import background_commands
 from infra.stack import free_port
+from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_VARS = ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "ELASTICSEARCH_URL", "STRIPE_API_BASE")
@@ -74,6 +75,16 @@ def test_make_run_serves_the_site_and_both_admins_and_ctrl_c_stops_everything(tm
         assert status_of(f"{base}/django-admin/login/") == 200
         assert status_of(f"{base}/cms/login/") == 200
         assert status_of(f"{base}/readyz") == 200
+        # The fake Stripe signs its events for this site's webhook: a customer made there is posted here.
+        stack_env = dict(line.split("=", 1) for line in (tmp_path / "stack" / "stack.env").read_text().splitlines())
+        customers = urllib.request.Request(
+            f"{stack_env['STRIPE_API_BASE']}/v1/customers",
+            data=b"name=probe",
+            headers={"Authorization": "Bearer sk_test_probe"},
+        )
+        urllib.request.urlopen(customers, timeout=10).close()
+        stripe_log = tmp_path / "stack" / "stripe.log"
+        wait_for(lambda: 'webhook "customer.created" successfully delivered' in stripe_log.read_text(), timeout=20)
     finally:
         run.send_signal(signal.SIGINT)
         assert run.wait(60) == 0
@@ -83,9 +94,11 @@ def test_make_run_serves_the_site_and_both_admins_and_ctrl_c_stops_everything(tm
     assert "stopping" in run.stdout.read()
 
 
-def test_make_run_runs_the_relay_and_every_consumer_in_one_process(tmp_path):
+def test_make_run_runs_the_relay_every_consumer_and_beat_in_one_process(tmp_path):
     services = [argv for argv in background_commands(tmp_path, gpus=[]).values() if "run_service" in argv]
     assert len(services) == 1
     names = services[0][services[0].index("run_service") + 1 :]
-    # The relay, every consumer group a context registers, and the service packages that consume events.
-    assert sorted(names) == sorted({"relay", *consumers(), "notifier", "indexer"})
+    # The relay, every consumer group a context registers, the service packages that consume events, beat.
+    assert sorted(names) == sorted({"relay", *consumers(), "notifier", "indexer", "beat"})
+    # No second beat: the Celery worker does not embed one.
+    assert not any("--beat" in argv or "beat" in argv[3:5] for argv in background_commands(tmp_path, gpus=[]).values())
