@@ -5,7 +5,7 @@ import json
 import pytest
 
 from hub.accounts import demo
-from hub.accounts.models import Organisation, Role, capabilities_from
+from hub.accounts.models import Organisation, Role, User, capabilities_from
 from hub.accounts.services import NotPermitted, ProfileRefused, organisation_create, organisation_update_profile
 from hub.events.models import OutboxEvent
 from hub.events.registry import validate
@@ -197,3 +197,11 @@ def test_a_profile_changed_in_the_django_admin_is_a_new_published_version(client
     assert startup.profile_version == 2 and startup.capabilities == ["工业视觉", "缺陷检测"]
     (event,) = published(UPDATED)
     assert event["description"] == "工业视觉质检。" and event["sectors"] == ["manufacturing-optimisation"]
+
+
+def test_every_demo_user_signs_in_with_the_demo_password(db):
+    list(demo.load())
+    users = User.objects.filter(email__endswith="@wanzhi.local")
+    assert users.count() > 1
+    assert all(user.check_password(demo.demo_password()) for user in users)
+    assert User.objects.get(username="admin").is_superuser
