@@ -26,7 +26,7 @@ from django.utils import translation
 from hub.events.registry import Event, event_type, handles
 
 if TYPE_CHECKING:
-    from funds.models import Application, Call, FastTrackInvitation, Review, ReviewAssignment, Tranche
+    from funds.models import Application, Call, FastTrackInvitation, MilestoneReport, Review, ReviewAssignment, Tranche
 
 CONSUMER = "funds"
 
@@ -390,6 +390,74 @@ class TranchePaid(Event):
             amount=f"{payment.amount:.2f}",
             reference=payment.reference,
             paid_at=payment.paid_at.isoformat(),
+            title=application.title,
+            call_title=application.call.title,
+            url=default_language_path("funds:application", application.pk),
+            recipients=sorted(set(recipients)),
+        )
+
+
+@event_type("funds.milestone.reported.v1")
+@dataclass(frozen=True)
+class MilestoneReported(Event):
+    """The applicants reported on a tranche's milestone; the fund's managers (`recipients`) review it on
+    their page of the application (`url`)."""
+
+    report_id: int
+    tranche_id: int
+    application_id: int
+    position: int
+    milestone: str
+    title: str
+    call_title: str
+    url: str
+    recipients: list[int]
+
+    @classmethod
+    def of(cls, report: MilestoneReport, *, recipients: Iterable[int]) -> Self:
+        tranche, application = report.tranche, report.tranche.application
+        return cls(
+            report_id=report.pk,
+            tranche_id=tranche.pk,
+            application_id=application.pk,
+            position=tranche.position,
+            milestone=tranche.milestone,
+            title=application.title,
+            call_title=application.call.title,
+            url=default_language_path("funds_manage:application", application.pk),
+            recipients=sorted(set(recipients)),
+        )
+
+
+@event_type("funds.milestone.reviewed.v1")
+@dataclass(frozen=True)
+class MilestoneReviewed(Event):
+    """A manager accepted a milestone report (the tranche may be paid) or returned it with a comment for the
+    applicants (`recipients`), who see it on their page of the application (`url`)."""
+
+    report_id: int
+    tranche_id: int
+    application_id: int
+    position: int
+    milestone: str
+    accepted: bool
+    comment: str
+    title: str
+    call_title: str
+    url: str
+    recipients: list[int]
+
+    @classmethod
+    def of(cls, report: MilestoneReport, *, recipients: Iterable[int]) -> Self:
+        tranche, application = report.tranche, report.tranche.application
+        return cls(
+            report_id=report.pk,
+            tranche_id=tranche.pk,
+            application_id=application.pk,
+            position=tranche.position,
+            milestone=tranche.milestone,
+            accepted=report.status == "accepted",
+            comment=report.comment,
             title=application.title,
             call_title=application.call.title,
             url=default_language_path("funds:application", application.pk),

@@ -28,6 +28,8 @@ from funds.events import (
     ApplicationAmended,
     CallPublished,
     FastTrackInvited,
+    MilestoneReported,
+    MilestoneReviewed,
     ReviewAssigned,
     ReviewSubmitted,
     TranchePaid,
@@ -662,7 +664,10 @@ def milestone_report_submit(*, tranche: Tranche, by: User, text: str) -> Milesto
             raise DisbursementRefused(
                 _("Please describe what was achieved."), code="invalid", errors={"text": [_("Required.")]}
             )
-        return MilestoneReport.objects.create(tranche=tranche, text=text.strip(), submitted_by=by)
+        report = MilestoneReport.objects.create(tranche=tranche, text=text.strip(), submitted_by=by)
+        managers = _recipients(manager_ids(application=application), by=by)
+        publish(MilestoneReported.of(report, recipients=managers), key=application.pk)
+        return report
 
 
 def milestone_report_review(*, report: MilestoneReport, by: User, accept: bool, comment: str = "") -> MilestoneReport:
@@ -691,6 +696,8 @@ def milestone_report_review(*, report: MilestoneReport, by: User, accept: bool, 
             reason=report.comment,
             details={"tranche_id": report.tranche_id},
         )
+        applicants = _recipients(applicant_ids(application=application), by=by)
+        publish(MilestoneReviewed.of(report, recipients=applicants), key=application.pk)
     return report
 
 

@@ -187,6 +187,21 @@ def _tranche_paid(event: Any) -> Message:
     return _funds(event, "tranche_paid", gettext("Tranche %(position)s of “%(title)s” is paid"), event.url)
 
 
+def _milestone_reported(event: Any) -> Message:
+    """funds.milestone.reported.v1: the fund's managers are asked to review a milestone report."""
+    title = gettext("Milestone report on “%(title)s” to review (tranche %(position)s)")
+    return _funds(event, "milestone_reported", title, event.url)
+
+
+def _milestone_reviewed(event: Any) -> Message:
+    """funds.milestone.reviewed.v1: the applicants hear whether their report was accepted, or what it lacks."""
+    if event.accepted:
+        title = gettext("Your milestone report on “%(title)s” is accepted (tranche %(position)s)")
+    else:
+        title = gettext("Your milestone report on “%(title)s” was returned (tranche %(position)s)")
+    return _funds(event, "milestone_reviewed", title, event.url)
+
+
 def _credit_purchased(event: Any) -> Message:
     """funds.credit.purchased.v1: the buyer hears that the credit was added."""
     return _funds(event, "credit_purchased", gettext("¥%(amount)s of compute credit added"), event.url)
@@ -297,6 +312,8 @@ KINDS: dict[str, Kind] = {
         Kind("funds.tranche.paid.v1", _("A tranche of your grant paid"), _tranche_paid),
         Kind("funds.review.assigned.v1", _("An application to review"), _review_assigned),
         Kind("funds.review.submitted.v1", _("A review of an application you manage"), _review_submitted),
+        Kind("funds.milestone.reported.v1", _("A milestone report to review"), _milestone_reported),
+        Kind("funds.milestone.reviewed.v1", _("Your milestone report reviewed"), _milestone_reviewed),
         Kind("funds.credit.purchased.v1", _("Compute credit you bought"), _credit_purchased),
         Kind("funds.credit.purchase_failed.v1", _("A failed payment for compute credit"), _credit_purchase_failed),
         Kind("funds.credit.statement_ready.v1", _("A monthly compute credit statement"), _credit_statement),

@@ -13,11 +13,11 @@ from funds.workflow import TRANSITIONS
 from hub.events.registry import EventSchemaError, event_class, validate
 from hub.events.topics import topic_for_event, topic_name
 
-SCHEMAS = sorted(p.name.removesuffix(".json") for p in (Path(funds.__file__).parent / "schemas").glob("*.json"))
+SCHEMAS = sorted(p.name.removesuffix(".json") for p in Path(funds.__file__).parent.glob("**/schemas/*.json"))
 
 
 def test_every_schema_has_its_event_type_on_the_funds_topic():
-    assert len(SCHEMAS) == 17
+    assert len(SCHEMAS) == 22  # funds/schemas and funds/credit/schemas
     for name in SCHEMAS:
         assert event_class(name).type_name == name
         assert topic_for_event(name) == topic_name("funds")

@@ -94,6 +94,9 @@ def test_the_whole_road_tells_each_person_what_concerns_them_once_in_their_langu
     services.tranches_plan(application=application, by=manager, tranches=two_tranches(application))
     services.application_sign_agreement(application=application, by=manager)
     for tranche in application.tranches.order_by("position"):
+        if tranche.position == 1:  # returned once, then accepted
+            report = services.milestone_report_submit(tranche=tranche, by=applicant, text="初稿")
+            services.milestone_report_review(report=report, by=manager, accept=False, comment="请补充测试报告")
         report = services.milestone_report_submit(tranche=tranche, by=applicant, text="里程碑已完成")
         services.milestone_report_review(report=report, by=manager, accept=True)
         services.tranche_pay(tranche=tranche, by=manager, reference=f"HF-{tranche.position}")
@@ -109,6 +112,8 @@ def test_the_whole_road_tells_each_person_what_concerns_them_once_in_their_langu
     assert told("funds.application.decided") == {a: 1, c: 1}
     assert told("funds.application.agreement_signed") == {a: 1, c: 1}
     assert told("funds.tranche.paid") == {a: 2, c: 2}
+    assert told("funds.milestone.reported") == {m: 3}
+    assert told("funds.milestone.reviewed") == {a: 3, c: 3}
     assert told("funds.application.closed") == {a: 1, c: 1}
     nobody = [people[name] for name in ("idle_reviewer", "other_manager", "stranger")]
     assert not Notification.objects.filter(user__in=nobody).exists()
@@ -144,6 +149,12 @@ def test_the_whole_road_tells_each_person_what_concerns_them_once_in_their_langu
     paid = Notification.objects.filter(kind="funds.tranche.paid", user=co_applicant).order_by("id")
     assert [n.title for n in paid] == [f"Tranche {i} of “{application.title}” is paid" for i in (1, 2)]
     assert "HF-2" in paid[1].body
+    returned, *accepted = Notification.objects.filter(kind="funds.milestone.reviewed", user=co_applicant).order_by("id")
+    assert returned.title == f"Your milestone report on “{application.title}” was returned (tranche 1)"
+    assert "请补充测试报告" in returned.body and returned.url == f"/en/funds/applications/{pk}/"
+    assert [n.title.split(" is ")[-1] for n in accepted] == ["accepted (tranche 1)", "accepted (tranche 2)"]
+    reported = Notification.objects.filter(kind="funds.milestone.reported", user=manager).order_by("id").first()
+    assert reported.url == f"/en/funds/manage/applications/{pk}/" and "Accept the report" in reported.body
 
     # Everyone with an e-mail address and no preference against it gets each by e-mail too.
     assert EmailDelivery.objects.count() == Notification.objects.count()
