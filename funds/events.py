@@ -397,6 +397,22 @@ class TranchePaid(Event):
         )
 
 
+def _milestone(report: MilestoneReport, page: str, recipients: Iterable[int]) -> dict[str, Any]:
+    """What both milestone events say of a report: its tranche, the application, and the reader's page."""
+    tranche, application = report.tranche, report.tranche.application
+    return {
+        "report_id": report.pk,
+        "tranche_id": tranche.pk,
+        "application_id": application.pk,
+        "position": tranche.position,
+        "milestone": tranche.milestone,
+        "title": application.title,
+        "call_title": application.call.title,
+        "url": default_language_path(page, application.pk),
+        "recipients": sorted(set(recipients)),
+    }
+
+
 @event_type("funds.milestone.reported.v1")
 @dataclass(frozen=True)
 class MilestoneReported(Event):
@@ -415,18 +431,7 @@ class MilestoneReported(Event):
 
     @classmethod
     def of(cls, report: MilestoneReport, *, recipients: Iterable[int]) -> Self:
-        tranche, application = report.tranche, report.tranche.application
-        return cls(
-            report_id=report.pk,
-            tranche_id=tranche.pk,
-            application_id=application.pk,
-            position=tranche.position,
-            milestone=tranche.milestone,
-            title=application.title,
-            call_title=application.call.title,
-            url=default_language_path("funds_manage:application", application.pk),
-            recipients=sorted(set(recipients)),
-        )
+        return cls(**_milestone(report, "funds_manage:application", recipients))
 
 
 @event_type("funds.milestone.reviewed.v1")
@@ -449,19 +454,10 @@ class MilestoneReviewed(Event):
 
     @classmethod
     def of(cls, report: MilestoneReport, *, recipients: Iterable[int]) -> Self:
-        tranche, application = report.tranche, report.tranche.application
         return cls(
-            report_id=report.pk,
-            tranche_id=tranche.pk,
-            application_id=application.pk,
-            position=tranche.position,
-            milestone=tranche.milestone,
+            **_milestone(report, "funds:application", recipients),
             accepted=report.status == "accepted",
             comment=report.comment,
-            title=application.title,
-            call_title=application.call.title,
-            url=default_language_path("funds:application", application.pk),
-            recipients=sorted(set(recipients)),
         )
 
 

@@ -40,6 +40,22 @@ class AppendOnly(Exception):
     """An audit row was to be changed or deleted; the trail only ever grows."""
 
 
+class AppendOnlyModel(models.Model):
+    """Rows written once: saving an existing row or deleting one raises AppendOnly. Each concrete table
+    also has a trigger (in its migrations) that refuses UPDATE and DELETE, whoever writes."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise AppendOnly(f"{self._meta.verbose_name_plural} are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnly(f"{self._meta.verbose_name_plural} are append-only")
+
+
 class Fund(models.Model):
     """A pot of money a managing organisation runs through calls; its managers run every call of it.
 
@@ -372,7 +388,7 @@ class Attachment(models.Model):
         return self.original_name
 
 
-class ApplicationEvent(models.Model):
+class ApplicationEvent(AppendOnlyModel):
     """One line of an application's audit trail: who did what, when, from which status to which, and why.
 
     Append-only: saving an existing row or deleting one raises AppendOnly here, and a trigger (migration
@@ -395,14 +411,6 @@ class ApplicationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.from_status} → {self.to_status}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise AppendOnly("the audit trail is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AppendOnly("the audit trail is append-only")
 
 
 class Conflict(models.Model):

@@ -14,6 +14,17 @@ if TYPE_CHECKING:
 CONSUMER = "funds"
 
 
+def _purchase(purchase: CreditPurchase) -> dict[str, Any]:
+    """What both payment events say of a purchase; only its buyer hears of it."""
+    return {
+        "purchase_id": str(purchase.pk),
+        "organisation_id": purchase.account.organisation_id,
+        "amount": f"{purchase.amount:.2f}",
+        "url": default_language_path("funds_credit:purchase", purchase.pk),
+        "recipients": [purchase.created_by_id],
+    }
+
+
 @event_type("funds.credit.purchased.v1")
 @dataclass(frozen=True)
 class CreditPurchased(Event):
@@ -28,14 +39,7 @@ class CreditPurchased(Event):
 
     @classmethod
     def of(cls, purchase: CreditPurchase) -> Self:
-        return cls(
-            purchase_id=str(purchase.pk),
-            organisation_id=purchase.account.organisation_id,
-            amount=f"{purchase.amount:.2f}",
-            balance=f"{purchase.account.balance:.2f}",
-            url=default_language_path("funds_credit:purchase", purchase.pk),
-            recipients=[purchase.created_by_id],
-        )
+        return cls(**_purchase(purchase), balance=f"{purchase.account.balance:.2f}")
 
 
 @event_type("funds.credit.purchase_failed.v1")
@@ -52,14 +56,7 @@ class CreditPurchaseFailed(Event):
 
     @classmethod
     def of(cls, purchase: CreditPurchase) -> Self:
-        return cls(
-            purchase_id=str(purchase.pk),
-            organisation_id=purchase.account.organisation_id,
-            amount=f"{purchase.amount:.2f}",
-            reason=purchase.failure_message,
-            url=default_language_path("funds_credit:purchase", purchase.pk),
-            recipients=[purchase.created_by_id],
-        )
+        return cls(**_purchase(purchase), reason=purchase.failure_message)
 
 
 @event_type("funds.credit.statement_ready.v1")

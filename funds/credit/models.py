@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from funds.models import MONEY_DIGITS, AppendOnly, Fund, money_field
+from funds.models import MONEY_DIGITS, AppendOnlyModel, Fund, money_field
 from hub.accounts.models import Organisation
 
 CREDIT_PLACES = 4
@@ -131,7 +131,7 @@ class CreditPurchase(models.Model):
         return int(self.amount * 100)
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(AppendOnlyModel):
     """One change of an account's credit: a purchase (+), a scoring job's metered usage (−), or the
     subsidy a programme paid towards that job (+).
 
@@ -178,14 +178,6 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.amount}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise AppendOnly("the credit ledger is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AppendOnly("the credit ledger is append-only")
 
 
 class StripeEvent(models.Model):
