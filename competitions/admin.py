@@ -3,7 +3,6 @@ check the rules, keep quotas and leaderboards right, audit host actions and publ
 
 Hidden data files show their name and checksum only: the admin never links to them."""
 
-
 from django.contrib import admin
 
 from competitions.models import (

@@ -3,7 +3,6 @@ spreadsheet programs read the Chinese), and the submitted files as one zip (neve
 
 from __future__ import annotations
 
-import csv
 import re
 import shutil
 import tempfile
@@ -15,8 +14,8 @@ from django.db.models import QuerySet
 
 from competitions.models import Phase, Submission
 from competitions.selectors import MAX_PAGE_SIZE, leaderboard
+from hub import csv_stream
 
-BOM = "\ufeff"
 LEADERBOARD_COLUMNS = (
     "rank",
     "team_id",
@@ -51,19 +50,10 @@ SUBMISSION_COLUMNS = (
 )
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for csv.writer inside a streaming response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_lines(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    """CSV text line by line, the byte-order mark first; datetimes in ISO 8601, None as empty."""
-    writer = csv.writer(_Echo())
-    yield BOM + writer.writerow(header)
-    for row in rows:
-        yield writer.writerow(["" if v is None else v.isoformat() if hasattr(v, "isoformat") else v for v in row])
+    """CSV text line by line (hub.csv_stream); datetimes in ISO 8601."""
+    iso_rows = ([v.isoformat() if hasattr(v, "isoformat") else v for v in row] for row in rows)
+    return csv_stream.csv_lines(header, iso_rows)
 
 
 def leaderboard_rows(*, phase: Phase, split: str) -> Iterator[tuple[Any, ...]]:

@@ -3,7 +3,6 @@ so spreadsheet programs read the Chinese) or as an XLSX workbook (openpyxl), one
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -15,8 +14,8 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from funds.models import Application
+from hub import csv_stream
 
-BOM = "\ufeff"
 COLUMNS = (
     "id",
     "title",
@@ -65,19 +64,9 @@ def queue_rows(
         ]
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for csv.writer inside a streaming response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
-    """The header and rows as CSV lines, the first one led by the byte-order mark."""
-    writer = csv.writer(_Echo())
-    yield BOM + writer.writerow(COLUMNS)
-    for row in rows:
-        yield writer.writerow(["" if value is None else value for value in row])
+    """The header and rows as CSV lines (hub.csv_stream)."""
+    return csv_stream.csv_lines(COLUMNS, rows)
 
 
 def xlsx_bytes(rows: Iterable[list[Any]]) -> bytes:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
 from funds.credit.models import CreditAccount, CreditPurchase, LedgerEntry, SubsidyProgramme
@@ -153,4 +153,4 @@ def programme_accruals(*, programme: SubsidyProgramme, month: datetime.date) -> 
 
 def managed_programmes(*, user: User) -> QuerySet[SubsidyProgramme]:
     """The subsidy programmes of the funds `user` manages."""
-    return SubsidyProgramme.objects.filter(Q(fund__managers=user)).select_related("fund").distinct()
+    return SubsidyProgramme.objects.filter(fund__managers=user).select_related("fund").distinct()

@@ -3,7 +3,6 @@ subsidy programme's accruals for its managers, and Stripe's webhook."""
 
 from __future__ import annotations
 
-import csv
 import datetime
 from typing import Any
 
@@ -21,8 +20,10 @@ from django.views.decorators.http import require_POST
 from funds.credit import selectors, services
 from funds.credit.forms import BuyForm, TestCardForm
 from funds.credit.models import CreditPurchase, SubsidyProgramme
+from funds.credit.payments import PaymentError
 from funds.credit.services import CreditRefused, WebhookRefused
 from hub.accounts.models import Organisation, User
+from hub.csv_stream import csv_lines
 
 PAGE_SIZE = 50
 
@@ -67,7 +68,7 @@ def account(request: HttpRequest, pk: int) -> HttpResponse:
             purchase = services.purchase_start(
                 organisation=organisation, amount=form.cleaned_data["amount"], by=_user(request)
             )
-        except (CreditRefused, services.payments.PaymentError) as refusal:
+        except (CreditRefused, PaymentError) as refusal:
             form.add_error(None, str(refusal))
         else:
             return redirect("funds_credit:purchase", purchase.pk)
@@ -163,17 +164,11 @@ def statement(request: HttpRequest, pk: int, month: str) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 def statement_csv(request: HttpRequest, pk: int, month: str) -> StreamingHttpResponse:
     """The month's entries as CSV (with a BOM, so spreadsheet programs read the Chinese right)."""
     organisation = _organisation(request, pk)
     report = selectors.statement(organisation=organisation, month=_month(month))
-    writer = csv.writer(_Echo())
     header = [
         _("time"),
         _("kind"),
@@ -184,25 +179,20 @@ def statement_csv(request: HttpRequest, pk: int, month: str) -> StreamingHttpRes
         _("GPU seconds"),
         _("submission"),
     ]
-
-    def rows() -> Any:
-        yield "\ufeff" + writer.writerow(header)
-        for entry in report.entries:
-            details = entry.details
-            yield writer.writerow(
-                [
-                    timezone.localtime(entry.at).isoformat(timespec="seconds"),
-                    entry.get_kind_display(),
-                    entry.amount,
-                    entry.balance_after,
-                    details.get("device", ""),
-                    details.get("cpu_seconds", ""),
-                    details.get("gpu_seconds", ""),
-                    details.get("submission_id", ""),
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    rows = (
+        [
+            timezone.localtime(entry.at).isoformat(timespec="seconds"),
+            entry.get_kind_display(),
+            entry.amount,
+            entry.balance_after,
+            entry.details.get("device", ""),
+            entry.details.get("cpu_seconds", ""),
+            entry.details.get("gpu_seconds", ""),
+            entry.details.get("submission_id", ""),
+        ]
+        for entry in report.entries
+    )
+    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="compute-credit-{organisation.pk}-{month}.csv"'
     return response
 

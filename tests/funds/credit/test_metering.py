@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from funds.credit.models import CreditAccount, LedgerEntry
-from funds.credit.services import usage_charge, usage_cost
+from funds.credit.services import usage_cost
 from funds.models import Fund
 from hub.accounts.models import Organisation
 from hub.events.models import OutboxEvent
@@ -22,6 +22,7 @@ from hub.events.publish import publish
 from services.scorer.events import JobFinished
 from tests.factories import OrganisationFactory
 from tests.funds.credit.factories import SubsidyProgrammeFactory
+from tests.funds.credit.support import gpu_job
 from tests.funds.test_budget_concurrency import race
 from tests.support import consumer
 
@@ -123,15 +124,7 @@ def test_parallel_charges_keep_every_balance_after_exact(transactional_db):
     organisation = OrganisationFactory()
     race(
         8,
-        lambda i: usage_charge(
-            job_id=str(uuid.uuid4()),
-            submission_id=1,
-            organisation_id=organisation.pk,
-            device_kind="gpu",
-            device_id="0",
-            cpu_seconds=0,
-            wall_seconds=300,  # ¥1.00
-        ),
+        lambda i: gpu_job(organisation.pk, gpu_seconds=300),  # ¥1.00 each
     )
     entries = list(LedgerEntry.objects.filter(account__organisation=organisation).order_by("id"))
     assert [e.balance_after for e in entries] == [Decimal(-n) for n in range(1, 9)]

@@ -4,16 +4,16 @@ clear errors for bad amounts and cards, statements and their CSV, a programme's 
 from __future__ import annotations
 
 import datetime
-import uuid
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from funds.credit.models import CreditPurchase, LedgerEntry
-from funds.credit.services import purchase_start, usage_charge
+from funds.credit.services import purchase_start
 from tests.factories import UserFactory
 from tests.funds.credit.factories import SubsidyProgrammeFactory
+from tests.funds.credit.support import gpu_job
 
 CARD = {"exp_month": "12", "exp_year": "2030", "cvc": "123"}
 
@@ -107,9 +107,14 @@ def test_a_member_buys_credit_with_a_test_card(member, startup):
     assert "¥250.00" in member.get(en("funds_credit:account", startup.pk)).text
 
 
-def test_three_d_secure_through_the_pages(member, startup):
+def started_purchase(member, startup) -> CreditPurchase:
+    """A purchase of ¥80 started on the account page."""
     member.post(en("funds_credit:account", startup.pk), {"amount": "80"})
-    purchase = CreditPurchase.objects.get()
+    return CreditPurchase.objects.get()
+
+
+def test_three_d_secure_through_the_pages(member, startup):
+    purchase = started_purchase(member, startup)
     member.post(en("funds_credit:pay", purchase.pk), {"number": "4000002760003184", **CARD})
     waiting = member.get(en("funds_credit:purchase", purchase.pk))
     assert "Complete authentication" in waiting.text and "Awaiting card authentication" in waiting.text
@@ -118,8 +123,7 @@ def test_three_d_secure_through_the_pages(member, startup):
 
 
 def test_a_declined_card_is_explained_and_nothing_is_credited(member, startup):
-    member.post(en("funds_credit:account", startup.pk), {"amount": "80"})
-    purchase = CreditPurchase.objects.get()
+    purchase = started_purchase(member, startup)
     member.post(en("funds_credit:pay", purchase.pk), {"number": "4000000000000002", **CARD})
     page = member.get(en("funds_credit:purchase", purchase.pk))
     assert "Your card was declined." in page.text and "Nothing was charged" in page.text
@@ -127,15 +131,7 @@ def test_a_declined_card_is_explained_and_nothing_is_credited(member, startup):
 
 
 def test_the_statement_and_its_csv(member, startup):
-    usage_charge(
-        job_id=str(uuid.uuid4()),
-        submission_id=42,
-        organisation_id=startup.pk,
-        device_kind="gpu",
-        device_id="0",
-        cpu_seconds=12.5,
-        wall_seconds=600,
-    )
+    gpu_job(startup.pk, gpu_seconds=600, cpu_seconds=12.5, submission_id=42)
     month = timezone.localdate().strftime("%Y-%m")
     page = member.get(en("funds_credit:statement", startup.pk, month))
     assert page.status_code == 200 and "600.0 GPU seconds" in page.text and "submission 42" in page.text
@@ -147,15 +143,7 @@ def test_the_statement_and_its_csv(member, startup):
 def test_a_programmes_accruals_are_for_its_funds_managers(client, startup):
     manager = UserFactory()
     programme = SubsidyProgrammeFactory(fund__managers=[manager])
-    usage_charge(
-        job_id=str(uuid.uuid4()),
-        submission_id=1,
-        organisation_id=startup.pk,
-        device_kind="gpu",
-        device_id="0",
-        cpu_seconds=0,
-        wall_seconds=3600,
-    )
+    gpu_job(startup.pk, gpu_seconds=3600)
     client.force_login(UserFactory())
     assert client.get(en("funds_credit:programme", programme.pk)).status_code == 404
     client.force_login(manager)
